@@ -1,0 +1,296 @@
+"""Reading and writing image files, and converting between file dtypes and float [0, 1].
+
+Arrays are (H, W) grey, (H, W, 2) grey+alpha, (H, W, 3) RGB or (H, W, 4) RGBA, in the dtype
+the file stores (uint8, uint16, float32...). Inside deepprior images are float32 in [0, 1]:
+`to_float` and `from_float` convert at the edge, `split_alpha` and `merge_alpha` keep alpha
+out of the restoration.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import warnings
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import png
+import tifffile
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from deepprior.errors import ImageReadError, InputError, OutputExistsError
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic and BigTIFF
+_READ_ERRORS = (OSError, ValueError, SyntaxError, EOFError, zlib.error, png.Error,
+                Image.DecompressionBombError)  # tifffile.TiffFileError is a ValueError
+
+_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
+            ".bmp": "BMP", ".webp": "WEBP"}
+_NO_ALPHA = {"JPEG", "BMP"}  # formats that cannot store alpha
+
+
+# --------------------------------------------------------------------------- reading
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file into an (H, W), (H, W, 2), (H, W, 3) or (H, W, 4) array.
+
+    The dtype is the file's own: uint8, uint16 (16-bit PNG/TIFF, read without loss), float32 or
+    float64 (float TIFF), other integer types as a TIFF stores them. EXIF orientation is
+    applied (not for 16-bit PNG, nor TIFF read by tifffile), palettes become RGB(A), CMYK RGB.
+    Raises ImageReadError for a missing, empty, truncated or non-image file.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ImageReadError(f"cannot read '{path}': no such file")
+    if path.is_dir():
+        raise ImageReadError(f"cannot read '{path}': is a directory")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(26)
+        if not head:
+            raise ImageReadError(f"cannot read '{path}': file is empty")
+        if head.startswith(_TIFF_SIGNATURES):
+            image = _read_tiff(path)
+        elif head.startswith(_PNG_SIGNATURE) and head[24:25] == b"\x10":  # IHDR bit depth 16
+            image = _read_png16(path)
+        else:
+            image = _read_pillow(path)
+    except ImageReadError:
+        raise
+    except _READ_ERRORS as exc:
+        raise ImageReadError(f"cannot read '{path}': {_reason(exc)}") from exc
+    image = _image_shape(image, ImageReadError, f"cannot read '{path}'")
+    return image.astype(image.dtype.newbyteorder("="), copy=False)
+
+
+def _image_shape(image: np.ndarray, error: type[Exception], context: str) -> np.ndarray:
+    """Turn (H, W, 1) into (H, W); raise `error` unless the shape is (H, W) or (H, W, 2..4)."""
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim not in (2, 3) or image.shape[2:] not in ((), (2,), (3,), (4,)) or not image.size:
+        raise error(f"{context}: expected an (H, W) or (H, W, C) image with C in 1..4, "
+                    f"got shape {image.shape}")
+    return image
+
+
+def _reason(exc: BaseException) -> str:
+    """One line saying why a library could not read a file."""
+    if isinstance(exc, UnidentifiedImageError):
+        return "not an image file, or a format that cannot be read"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, EOFError) or "truncated" in text or "too short" in text:
+        return "file is truncated"
+    return text
+
+
+def _read_pillow(path: Path) -> np.ndarray:
+    with Image.open(path) as im:
+        im.load()  # decode everything now so that truncation is detected here
+        im = ImageOps.exif_transpose(im)
+    alpha = bool({"A", "a"} & set(im.getbands())) or "transparency" in im.info
+    if im.mode in ("I", "F") or im.mode.startswith("I;16"):
+        pass  # high bit depth grey: keep its values
+    elif im.mode in ("1", "L", "LA", "La"):
+        im = im.convert("LA" if alpha else "L")
+    else:  # P, PA, RGB, RGBA, RGBa, RGBX, CMYK, YCbCr...
+        im = im.convert("RGBA" if alpha else "RGB")
+    return np.array(im)
+
+
+def _read_png16(path: Path) -> np.ndarray:
+    """16-bit PNG with pypng: Pillow would reduce RGB(A) to 8 bits."""
+    with open(path, "rb") as f:  # png.Reader(filename=...) would leave the file open
+        width, height, rows, info = png.Reader(file=f).read()
+        image = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows])
+    image = image.reshape(height, width, info["planes"])
+    if "transparent" in info:  # tRNS chunk: one colour is fully transparent
+        opaque = np.any(image != np.array(info["transparent"], dtype=np.uint16), axis=-1)
+        image = np.concatenate([image, (opaque * np.uint16(65535))[..., None]], axis=-1)
+    return image
+
+
+def _read_tiff(path: Path) -> np.ndarray:
+    """TIFF with tifffile (float and 16-bit RGB), or Pillow for compressions tifffile lacks."""
+    try:
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            image, axes = series.asarray(), series.axes
+    except ValueError:  # e.g. LZW or JPEG compression: tifffile needs imagecodecs for these
+        return _read_pillow(path)
+    keep = [i for i, (axis, n) in enumerate(zip(axes, image.shape)) if n > 1 or axis in "YX"]
+    image = image.reshape([image.shape[i] for i in keep])
+    axes = "".join(axes[i] for i in keep)
+    channels = [i for i, axis in enumerate(axes) if axis not in "YX"]
+    # Channels first (planar TIFF) or last: put the Y, X axes first and channels last.
+    return image.transpose([axes.index("Y"), axes.index("X"), *channels])
+
+
+# --------------------------------------------------------------------------- float [0, 1]
+
+@dataclass(frozen=True)
+class Encoding:
+    """How an array was stored: enough to turn a float [0, 1] result back into it."""
+
+    dtype: np.dtype
+    low: float  # value that maps to 0.0
+    high: float  # value that maps to 1.0
+
+
+_UINT8 = Encoding(np.dtype(np.uint8), 0.0, 255.0)
+
+
+def to_float(image: np.ndarray) -> tuple[np.ndarray, Encoding]:
+    """Map an image to float32 in [0, 1]; also return the Encoding that `from_float` inverts.
+
+    Integers map their full range (uint8 /255, uint16 /65535, signed from iinfo.min), bool
+    maps False/True to 0/1, floats already in [0, 1] are kept, other floats map min..max to
+    0..1. Raises InputError for NaN or inf.
+    """
+    image = np.asarray(image)
+    if image.dtype == bool:
+        low, high = 0.0, 1.0
+    elif image.dtype.kind in "iu":
+        info = np.iinfo(image.dtype)
+        low, high = float(info.min), float(info.max)
+    elif image.dtype.kind == "f":
+        _check_finite(image)
+        low, high = float(image.min()), float(image.max())
+        if low >= 0 and high <= 1:
+            low, high = 0.0, 1.0
+        elif high == low:
+            high = low + 1
+    else:
+        raise InputError(f"unsupported image dtype {image.dtype}")
+    x = (image.astype(np.float64) - low) / (high - low)
+    return x.astype(np.float32), Encoding(image.dtype, low, high)
+
+
+def from_float(x: np.ndarray, encoding: Encoding) -> np.ndarray:
+    """Inverse of `to_float`: clip x to [0, 1], map to low..high, round for integer dtypes."""
+    x = np.asarray(x)
+    _check_finite(x)
+    y = np.clip(x.astype(np.float64), 0, 1) * (encoding.high - encoding.low) + encoding.low
+    if encoding.dtype.kind in "biu":
+        y = np.round(y)
+    return y.astype(encoding.dtype)
+
+
+def _check_finite(x: np.ndarray, what: str = "image") -> None:
+    bad = int(np.count_nonzero(~np.isfinite(x)))
+    if bad:
+        raise InputError(f"{what} contains {bad} NaN/inf values")
+
+
+# --------------------------------------------------------------------------- alpha
+
+def split_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Split (H, W, 2) into (H, W) grey and alpha, or (H, W, 4) into (H, W, 3) RGB and alpha.
+
+    Other shapes have no alpha: they come back unchanged with None.
+    """
+    if image.ndim != 3 or image.shape[2] not in (2, 4):
+        return image, None
+    colour = image[:, :, 0] if image.shape[2] == 2 else image[:, :, :3]
+    return colour, image[:, :, -1]
+
+
+def merge_alpha(colour: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+    """Inverse of `split_alpha`: (H, W) or (H, W, 3) colour plus (H, W) alpha of the same dtype."""
+    if alpha is None:
+        return colour
+    if alpha.shape != colour.shape[:2] or alpha.dtype != colour.dtype:
+        raise InputError(f"alpha {alpha.shape} {alpha.dtype} does not match colour "
+                         f"{colour.shape} {colour.dtype}")
+    return np.concatenate([colour.reshape(*alpha.shape, -1), alpha[:, :, None]], axis=2)
+
+
+# --------------------------------------------------------------------------- writing
+
+def write_image(path: str | os.PathLike, image: np.ndarray, *, overwrite: bool = False,
+                quality: int = 95) -> Path:
+    """Write an (H, W), (H, W, 2), (H, W, 3) or (H, W, 4) array; return the path written.
+
+    The format comes from the suffix (.png .jpg .jpeg .tif .tiff .bmp .webp). The array keeps
+    its dtype where the format allows: PNG takes uint8 and uint16, TIFF any integer type and
+    float (stored as float32). Otherwise it is reduced to uint8: float in [0, 1] silently,
+    float outside [0, 1] clipped with a warning, other integer types with a warning. bool
+    becomes 0/255. JPEG and BMP drop alpha with a warning. `quality` is for JPEG and WebP.
+    Missing parent directories are created; the file is written to a temporary name and
+    renamed (`atomic_path`), so it is never left half-written. Raises OutputExistsError if
+    `path` exists and `overwrite` is False, InputError for an unknown suffix or a bad array.
+    """
+    path = Path(path)
+    fmt = _FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(f"cannot write '{path}': unknown image format '{path.suffix}' "
+                         f"(use one of {', '.join(_FORMATS)})")
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"'{path}' exists (use --force / overwrite=True to replace it)")
+    image = _storable(np.asarray(image), fmt, path)
+    with atomic_path(path) as temp, open(temp, "xb") as f:
+        _encode(f, image, fmt, quality)
+    return path
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to `path` to write to; rename it onto `path` on success.
+
+    If the block raises, the temporary file is removed and `path` is left as it was. Missing
+    parent directories are created. The temporary name keeps the suffix of `path`, and the
+    file is created by the writer, so it gets the usual permissions (unlike `tempfile`'s 0600).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}")
+    try:
+        yield temp
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def _storable(image: np.ndarray, fmt: str, path: Path) -> np.ndarray:
+    """Check the shape and convert the array to a dtype and channel count `fmt` can store."""
+    image = _image_shape(image, InputError, f"cannot write '{path}'")
+    if fmt in _NO_ALPHA and image.ndim == 3 and image.shape[2] in (2, 4):
+        warnings.warn(f"'{path}': {fmt} cannot store alpha; it is dropped", stacklevel=3)
+        image = split_alpha(image)[0]
+    kind = image.dtype.kind
+    if image.dtype == bool:
+        return image.astype(np.uint8) * np.uint8(255)
+    if kind == "f" and fmt == "TIFF":
+        return image.astype(np.float32)
+    if kind in "iu" and (fmt == "TIFF" or image.dtype == np.uint8
+                         or (fmt == "PNG" and image.dtype == np.uint16)):
+        return image
+    if kind == "f":
+        _check_finite(image, f"cannot write '{path}': image")
+        if image.min() < 0 or image.max() > 1:
+            warnings.warn(f"'{path}': values outside [0, 1] are clipped to 8 bits", stacklevel=3)
+        return from_float(image, _UINT8)
+    if kind in "iu":
+        warnings.warn(f"'{path}': {fmt} cannot store {image.dtype}; reduced to 8 bits",
+                      stacklevel=3)
+        return from_float(to_float(image)[0], _UINT8)
+    raise InputError(f"cannot write '{path}': unsupported dtype {image.dtype}")
+
+
+def _encode(f, image: np.ndarray, fmt: str, quality: int) -> None:
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    if fmt == "PNG" and image.dtype == np.uint16:  # Pillow cannot write 16-bit colour PNG
+        height, width = image.shape[:2]
+        writer = png.Writer(width, height, greyscale=channels <= 2, alpha=channels in (2, 4),
+                            bitdepth=16)
+        writer.write(f, image.reshape(height, -1))
+    elif fmt == "TIFF":
+        tifffile.imwrite(f, image, photometric="minisblack" if channels <= 2 else "rgb",
+                         planarconfig="contig" if channels > 1 else None,
+                         extrasamples=["unassalpha"] if channels in (2, 4) else None)
+    else:
+        Image.fromarray(image).save(f, format=fmt, quality=quality)

@@ -1,0 +1,303 @@
+"""Deep Image Prior: the one fitting loop that serves every task.
+
+``min_θ loss(A(f_θ(z)), y)`` with Adam, a fixed input code ``z`` jittered each step, an
+exponential moving average of the output as the estimate, and divergence backtracking.
+
+Host–device synchronisation happens only every ``check_every`` steps (loss history, PSNR,
+backtracking decision) or when a callback asks for a value; weights are never copied to the host
+during a run (the good-weights snapshot stays on the device).
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .. import nets
+from ..errors import InputError
+from ..metrics import psnr_tensor
+from ..problem import Problem, Result
+from ..runtime import check_memory, seed_everything, training_bytes
+
+INPUTS = ("noise", "meshgrid", "guide")
+
+
+@dataclass
+class DIPConfig:
+    """Everything that defines a DIP run; JSON-serialisable with ``dataclasses.asdict``.
+
+    input:          ``noise`` (U(0, input_scale), ``input_channels`` channels), ``meshgrid``
+                    (2 channels of x, y coordinates) or ``guide`` (the problem's guide image).
+    reg_noise_std:  std of the N(0, σ²) jitter added to the input code at every step.
+    ema:            weight of the exponential moving average of the output (0 = last output).
+    backtrack_db:   undo the steps since the last good state when the loss rises by more than
+                    this many dB (10·log10 of the loss ratio); non-finite losses always undo.
+                    0 disables the dB rule.
+    check_every:    steps between host synchronisations (loss history, backtracking check).
+    """
+
+    net: str = "skip"
+    net_params: dict[str, Any] = field(default_factory=dict)
+    input: str = "noise"
+    input_channels: int = 32
+    input_scale: float = 0.1
+    lr: float = 0.01
+    iters: int = 3000
+    reg_noise_std: float = 1 / 30
+    ema: float = 0.99
+    backtrack_db: float = 5.0
+    check_every: int = 10
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.input not in INPUTS:
+            raise InputError(f"unknown input {self.input!r}; choose one of {', '.join(INPUTS)}")
+        if self.iters < 1 or self.check_every < 1:
+            raise InputError("iters and check_every must be positive")
+        if not 0 <= self.ema < 1:
+            raise InputError(f"ema must lie in [0, 1), got {self.ema}")
+
+
+class DIPFit:
+    """One DIP run, step by step; ``run()`` drives it with callbacks and returns a Result.
+
+    Callbacks see this object: ``iteration`` (steps done), ``config``, ``problem``, ``image``
+    (the current estimate, (1, C, H, W)), ``output`` (last raw output), ``last_loss`` and
+    ``last_psnr`` (from the latest check), ``history``; they may set ``stop = True``.
+    """
+
+    def __init__(self, problem: Problem, config: DIPConfig, device: str | torch.device = "cpu"):
+        self.problem, self.config = problem, config
+        self.device = torch.device(device)
+        seed_everything(config.seed)
+        height, width = problem.size
+        in_channels = {"noise": config.input_channels, "meshgrid": 2,
+                       "guide": problem.guide.shape[1] if problem.guide is not None else 0}[config.input]
+        if config.input == "guide" and problem.guide is None:
+            raise InputError("input 'guide' needs a guide image in the problem")
+        net = nets.build(config.net, in_channels, problem.channels, config.net_params)
+        m = net.multiple
+        # A multiple of what the net divides by, and at least 2×2 at the deepest level (BatchNorm).
+        padded = (max(math.ceil(height / m), 2) * m, max(math.ceil(width / m), 2) * m)
+        self._crop = ((padded[0] - height) // 2, (padded[1] - width) // 2, height, width)
+        n_params = sum(p.numel() for p in net.parameters())
+        check_memory(training_bytes(copy.deepcopy(net), (1, in_channels, *padded)) + 16 * n_params,
+                     self.device, f"a {width}×{height} fit of the {config.net} net")
+
+        self.net = net.to(self.device)
+        self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
+        self.z = self._input_code(in_channels, padded)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr)
+        self.y = problem.y.to(self.device)
+        self.reference = problem.reference.to(self.device) if problem.reference is not None else None
+        self.operator = problem.operator.to(self.device)
+        self.iteration = 0
+        self.ema: torch.Tensor | None = None
+        self.output: torch.Tensor | None = None
+        self.history: dict[str, list] = {"loss": [], "seconds": [], "psnr": [], "psnr_output": [],
+                                         "backtracks": []}
+        self.last_loss = math.nan
+        self.last_psnr = math.nan
+        self.stop = False
+        self.interrupted = False
+        self._pending: list[torch.Tensor] = []
+        self._good = self._snapshot()
+        self._good_loss = math.inf
+        self._elapsed = 0.0
+
+    # ----------------------------------------------------------------------------- the input
+    def _input_code(self, channels: int, size: tuple[int, int]) -> torch.Tensor:
+        cfg = self.config
+        if cfg.input == "noise":
+            return torch.rand(1, channels, *size, generator=self.generator, device=self.device) * cfg.input_scale
+        if cfg.input == "meshgrid":
+            ys = torch.linspace(0, 1, size[0], device=self.device)
+            xs = torch.linspace(0, 1, size[1], device=self.device)
+            grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
+            return torch.stack([grid_x, grid_y])[None]
+        return pad_to(self.problem.guide.to(self.device), size)
+
+    # ----------------------------------------------------------------------------- one step
+    @property
+    def image(self) -> torch.Tensor:
+        """The current estimate: the output's moving average, (1, C, H, W) in [0, 1]."""
+        return self.ema if self.ema is not None and self.config.ema > 0 else self.output
+
+    def step(self) -> None:
+        """One Adam step on the data loss, then the moving average and the periodic check."""
+        cfg = self.config
+        z = self.z
+        if cfg.reg_noise_std > 0:
+            z = z + torch.randn(z.shape, generator=self.generator, device=self.device) * cfg.reg_noise_std
+        top, left, height, width = self._crop
+        out = self.net(z)[..., top:top + height, left:left + width]
+        loss = self.problem.loss(self.operator(out), self.y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.output = out.detach()
+        if self.ema is None:
+            self.ema = self.output.clone()
+        else:
+            self.ema.lerp_(self.output, 1 - cfg.ema)
+        self._pending.append(loss.detach())
+        self.iteration += 1
+        if self.iteration % cfg.check_every == 0 or self.iteration == cfg.iters:
+            self._check()
+
+    def _check(self) -> None:
+        """Synchronise once: record losses and PSNR, then keep or undo the last window of steps."""
+        extra = []
+        if self.reference is not None:
+            extra = [psnr_tensor(self.image, self.reference), psnr_tensor(self.output, self.reference)]
+        values = torch.stack(self._pending + extra).tolist()
+        losses = values[:len(self._pending)]
+        self._pending.clear()
+        self.history["loss"] += losses
+        if extra:
+            self.history["psnr"].append([self.iteration, values[-2]])
+            self.history["psnr_output"].append([self.iteration, values[-1]])
+            self.last_psnr = values[-2]
+        self.last_loss = losses[-1]
+        worst = max(losses) if all(map(math.isfinite, losses)) else math.inf
+        limit = self._good_loss * 10 ** (self.config.backtrack_db / 10) if self.config.backtrack_db > 0 else math.inf
+        if worst > limit or not math.isfinite(worst):
+            self._restore(self._good)
+            self.history["backtracks"].append(self.iteration)
+        else:
+            self._good = self._snapshot()
+            self._good_loss = losses[-1]
+
+    def _snapshot(self) -> dict[str, Any]:
+        """Weights, optimizer state and average, copied on the device."""
+        return {"net": copy.deepcopy(self.net.state_dict()),
+                "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+                "ema": None if self.ema is None else self.ema.clone()}
+
+    def _restore(self, snapshot: dict[str, Any]) -> None:
+        # Copies, so that later steps never write into the snapshot (load_state_dict may alias).
+        self.net.load_state_dict(snapshot["net"])
+        self.optimizer.load_state_dict(copy.deepcopy(snapshot["optimizer"]))
+        self.ema = None if snapshot["ema"] is None else snapshot["ema"].clone()
+        self.optimizer.zero_grad(set_to_none=True)
+
+    # ----------------------------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue this run bit for bit (CPU)."""
+        return {"iteration": self.iteration, "net": self.net.state_dict(),
+                "optimizer": self.optimizer.state_dict(), "ema": self.ema, "output": self.output,
+                "z": self.z, "generator": self.generator.get_state(),
+                "pending": [t.clone() for t in self._pending], "good": self._good,
+                "good_loss": self._good_loss, "history": self.history, "elapsed": self._elapsed,
+                "config": dataclasses.asdict(self.config)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        ours = dataclasses.asdict(self.config)
+        changed = sorted(k for k in ours if k != "iters" and state["config"].get(k) != ours[k])
+        if changed:
+            raise InputError(f"the checkpoint was made with a different configuration ({', '.join(changed)})")
+        if state["z"].shape != self.z.shape:
+            raise InputError("the checkpoint was made for an image of another size")
+        to = self.device
+        self.iteration = state["iteration"]
+        self.net.load_state_dict(state["net"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.ema = None if state["ema"] is None else state["ema"].to(to)
+        self.output = None if state["output"] is None else state["output"].to(to)
+        self.z = state["z"].to(to)
+        self.generator.set_state(state["generator"])
+        self._pending = [t.to(to) for t in state["pending"]]
+        self._good = state["good"]
+        self._good_loss = state["good_loss"]
+        self.history = state["history"]
+        self._elapsed = state["elapsed"]
+
+    def save(self, path) -> None:
+        """Write a checkpoint atomically (temporary file, then rename)."""
+        from ..imageio import atomic_path
+        with atomic_path(path) as tmp:
+            torch.save(self.state_dict(), tmp)
+
+    def load(self, path) -> None:
+        self.load_state_dict(torch.load(path, map_location=self.device, weights_only=False))
+
+    # ----------------------------------------------------------------------------- the run
+    def run(self, callbacks: Iterable = ()) -> Result:
+        """Step until ``config.iters`` or a callback sets ``stop``; Ctrl-C stops cleanly after the
+        current step (a second Ctrl-C aborts at once)."""
+        callbacks = list(callbacks)
+        for cb in callbacks:
+            getattr(cb, "on_start", _nothing)(self)
+        start = time.perf_counter() - self._elapsed
+        with _deferred_interrupt(self):
+            while self.iteration < self.config.iters and not self.stop:
+                self.step()
+                self._elapsed = time.perf_counter() - start
+                self.history["seconds"].append(self._elapsed)
+                for cb in callbacks:
+                    getattr(cb, "on_step", _nothing)(self)
+        for cb in callbacks:  # before the last check, so a checkpoint resumes bit for bit
+            getattr(cb, "on_end", _nothing)(self)
+        if self._pending:  # stopped early: record (and judge) the last partial window
+            self._check()
+        return self.result()
+
+    def result(self) -> Result:
+        image = self.image[0].detach().float().cpu().permute(1, 2, 0).numpy()
+        config = dataclasses.asdict(self.config)
+        config.update(method="dip", device=str(self.device), size=list(self.problem.size))
+        return Result(image=np.ascontiguousarray(image), history=self.history, config=config,
+                      iterations=self.iteration, seconds=self._elapsed, interrupted=self.interrupted)
+
+
+def fit(problem: Problem, config: DIPConfig, *, device: str | torch.device = "cpu",
+        callbacks: Iterable = (), resume: str | None = None) -> Result:
+    """Solve ``problem`` with Deep Image Prior; ``resume`` continues from a checkpoint file."""
+    run = DIPFit(problem, config, device)
+    if resume is not None:
+        run.load(resume)
+    return run.run(callbacks)
+
+
+def pad_to(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Pad (1, C, h, w) to ``size`` centred, by reflection (replication where too small)."""
+    dh, dw = size[0] - x.shape[-2], size[1] - x.shape[-1]
+    pads = (dw // 2, dw - dw // 2, dh // 2, dh - dh // 2)
+    mode = "reflect" if dh < x.shape[-2] and dw < x.shape[-1] else "replicate"
+    return F.pad(x, pads, mode=mode) if dh or dw else x
+
+
+def _nothing(_run: DIPFit) -> None:
+    return None
+
+
+class _deferred_interrupt:
+    """Turn the first Ctrl-C into ``run.stop`` so a step is never cut in half."""
+
+    def __init__(self, run: DIPFit):
+        self.run = run
+        self.previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.run.interrupted:
+            raise KeyboardInterrupt
+        self.run.interrupted = self.run.stop = True
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False

@@ -1,0 +1,81 @@
+"""Where and how runs execute: device choice, seeding, memory estimates."""
+from __future__ import annotations
+
+import random
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .errors import ImageTooLargeError, InputError
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def choose_device(name: str = "auto") -> torch.device:
+    """``auto`` picks CUDA, then Apple's MPS, then the CPU; naming an absent device is an error."""
+    if name not in DEVICES and not name.startswith("cuda:"):
+        raise InputError(f"unknown device {name!r}; choose one of {', '.join(DEVICES)}")
+    mps = getattr(torch.backends, "mps", None)
+    has_mps = bool(mps and mps.is_available())
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError("device 'cuda' was asked for but this PyTorch build sees no CUDA GPU")
+    if name == "mps" and not has_mps:
+        raise InputError("device 'mps' was asked for but Apple's MPS backend is not available")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices) so a run is reproducible on the CPU."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def available_memory(device: torch.device) -> int:
+    """Bytes free for a new run on ``device`` (CPU: MemAvailable of /proc/meminfo)."""
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 2**62  # unknown: do not refuse
+
+
+def training_bytes(forward: Callable[[torch.Tensor], torch.Tensor], input_shape: tuple[int, ...],
+                   probe: int = 64) -> int:
+    """Estimate the activation memory of one training step of ``forward`` on ``input_shape``.
+
+    Runs ``forward`` once on a ``probe × probe`` input, adds up the tensors autograd saves for
+    the backward pass, and scales by the pixel count (activations grow linearly with it).
+    ``input_shape`` is (B, C, H, W).
+    """
+    saved = 0
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        nonlocal saved
+        saved += t.numel() * t.element_size()
+        return t
+
+    b, c, h, w = input_shape
+    x = torch.zeros(b, c, probe, probe)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        forward(x)
+    return int(saved * (h * w) / (probe * probe) * 1.5)  # + gradients in flight during backward
+
+
+def check_memory(needed: int, device: torch.device, what: str) -> None:
+    """Refuse a run that would not fit, before it starts, saying how to proceed."""
+    free = available_memory(device)
+    if needed > 0.9 * free:
+        raise ImageTooLargeError(
+            f"{what} needs about {needed / 2**30:.1f} GiB but {device.type} has "
+            f"{free / 2**30:.1f} GiB free; use --preset fast, crop or downscale the image, "
+            f"or run on a device with more memory")

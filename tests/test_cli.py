@@ -1,0 +1,156 @@
+"""The command line end to end on tiny images: every task, the run options, every bad input."""
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from deepprior import cli, runtime
+from deepprior.imageio import read_image, write_image
+
+FAST = ["--iters", "3", "--quiet"]
+
+
+@pytest.fixture
+def images(tmp_path):
+    rng = np.random.default_rng(0)
+    paths = {}
+    for name, array in {
+        "rgb": (rng.random((20, 24, 3)) * 255).astype(np.uint8),
+        "grey16": (rng.random((20, 24)) * 65535).astype(np.uint16),
+        "small": (rng.random((10, 12, 3)) * 255).astype(np.uint8),
+        "rgba": (rng.random((20, 24, 4)) * 255).astype(np.uint8),
+    }.items():
+        paths[name] = write_image(tmp_path / f"{name}.png", array)
+    mask = np.full((20, 24), 255, np.uint8)
+    mask[5:9, 3:20] = 0  # a stroke of unknown pixels
+    paths["mask"] = write_image(tmp_path / "mask.png", mask)
+    return paths
+
+
+def run(*args: str) -> int:
+    return cli.main([str(a) for a in args])
+
+
+@pytest.mark.parametrize("preset", ["fast", "paper"])
+def test_every_task_writes_its_output(images, tmp_path, preset):
+    out = tmp_path / preset
+    assert run("denoise", images["rgb"], "-o", out / "d.png", "--sigma", "25", "--preset", preset, *FAST) == 0
+    assert run("dejpeg", images["rgb"], "-o", out / "j.png", "--preset", preset, *FAST) == 0
+    assert run("super-resolve", images["small"], "-o", out / "s.png", "--factor", "2", "--preset", preset, *FAST) == 0
+    assert run("inpaint", images["rgb"], "--mask", images["mask"], "-o", out / "i.png", "--preset", preset, *FAST) == 0
+    assert run("restore", images["rgb"], "--mask", images["mask"], "-o", out / "r.png", "--preset", preset, *FAST) == 0
+    assert run("flash-no-flash", "--flash", images["rgb"], "--no-flash", images["rgb"], "-o", out / "f.png",
+               "--preset", preset, *FAST) == 0
+    assert read_image(out / "s.png").shape == (20, 24, 3)
+    for name in "djirf":
+        assert read_image(out / f"{name}.png").shape == (20, 24, 3)
+
+
+def test_16_bit_grey_stays_16_bit_grey_and_alpha_is_kept(images, tmp_path):
+    assert run("denoise", images["grey16"], "-o", tmp_path / "g.png", *FAST) == 0
+    out = read_image(tmp_path / "g.png")
+    assert out.dtype == np.uint16 and out.shape == (20, 24)
+    assert run("denoise", images["rgba"], "-o", tmp_path / "a.png", *FAST) == 0
+    np.testing.assert_array_equal(read_image(tmp_path / "a.png")[..., 3], read_image(images["rgba"])[..., 3])
+
+
+def test_reference_report_curve_gif_and_snapshots(images, tmp_path, capsys):
+    code = run("denoise", images["rgb"], "-o", tmp_path / "d.png", "--reference", images["rgb"],
+               "--report", tmp_path / "run.json", "--curve", tmp_path / "curve.png", "--gif", tmp_path / "p.gif",
+               "--snapshots", tmp_path / "snaps", "--every", "2", "--iters", "4", "--quiet", "--seed", "7")
+    assert code == 0
+    assert "PSNR" in capsys.readouterr().out
+    report = json.loads((tmp_path / "run.json").read_text())
+    assert report["config"]["seed"] == 7 and report["iterations"] == 4
+    assert len(report["history"]["loss"]) == 4 and report["scores"]["psnr"] > 0
+    assert sorted(p.name for p in (tmp_path / "snaps").iterdir()) == ["iter_000002.png", "iter_000004.png"]
+    assert read_image(tmp_path / "curve.png").ndim == 3 and (tmp_path / "p.gif").stat().st_size > 0
+
+
+def test_checkpoint_and_resume_continue_the_same_run(images, tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    common = ["--checkpoint", ckpt, "--every", "2", "--quiet", "--report", tmp_path / "r.json"]
+    assert run("denoise", images["rgb"], "-o", tmp_path / "a.png", "--iters", "4", *common) == 0
+    assert run("denoise", images["rgb"], "-o", tmp_path / "a.png", "--iters", "6", "--resume", "--force", *common) == 0
+    assert json.loads((tmp_path / "r.json").read_text())["iterations"] == 6
+
+
+def test_ctrl_c_writes_the_result_and_a_checkpoint_to_resume_from(images, tmp_path, monkeypatch, capsys):
+    class Interrupt:
+        def on_step(self, run):
+            if run.iteration == 2:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    original = cli._callbacks
+    monkeypatch.setattr(cli, "_callbacks", lambda args, ckpt: original(args, ckpt) + [Interrupt()])
+    out = tmp_path / "d.png"
+    assert run("denoise", images["rgb"], "-o", out, "--iters", "50", "--quiet") == 130
+    assert out.exists() and (tmp_path / "d.png.ckpt.pt").exists()
+    assert "--resume" in capsys.readouterr().err
+
+
+def one_line_error(capsys, *args) -> str:
+    assert run(*args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("deepprior: error:") and "Traceback" not in err and len(err.splitlines()) == 1
+    return err
+
+
+def test_bad_files_get_one_line_and_exit_code_2(images, tmp_path, capsys):
+    assert "no such file" in one_line_error(capsys, "denoise", tmp_path / "nope.png", "-o", tmp_path / "o.png")
+    (tmp_path / "notes.png").write_text("not an image")
+    assert "notes.png" in one_line_error(capsys, "denoise", tmp_path / "notes.png", "-o", tmp_path / "o.png")
+    data = images["rgb"].read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    assert "cut.png" in one_line_error(capsys, "denoise", tmp_path / "cut.png", "-o", tmp_path / "o.png")
+
+
+def test_an_existing_output_is_never_overwritten_without_force(images, tmp_path, capsys):
+    out = tmp_path / "o.png"
+    out.write_bytes(b"precious")
+    assert "--force" in one_line_error(capsys, "denoise", images["rgb"], "-o", out, *FAST)
+    assert out.read_bytes() == b"precious"
+
+
+def test_mask_problems_are_named(images, tmp_path, capsys):
+    err = one_line_error(capsys, "inpaint", images["small"], "--mask", images["mask"], "-o", tmp_path / "o.png", *FAST)
+    assert "24×20" in err and "12×10" in err
+    write_image(tmp_path / "full.png", np.full((20, 24), 255, np.uint8))
+    assert "every pixel as known" in one_line_error(
+        capsys, "inpaint", images["rgb"], "--mask", tmp_path / "full.png", "-o", tmp_path / "o.png", *FAST)
+    write_image(tmp_path / "empty.png", np.zeros((20, 24), np.uint8))
+    assert "every pixel as unknown" in one_line_error(
+        capsys, "restore", images["rgb"], "--mask", tmp_path / "empty.png", "-o", tmp_path / "o.png", *FAST)
+
+
+def test_a_grey_mask_is_thresholded_with_a_warning(images, tmp_path):
+    grey = np.full((20, 24), 200, np.uint8)
+    grey[4:8, 4:8] = 30
+    write_image(tmp_path / "soft.png", grey)
+    with pytest.warns(UserWarning, match="thresholded at 0.5"):
+        assert run("inpaint", images["rgb"], "--mask", tmp_path / "soft.png", "-o", tmp_path / "o.png", *FAST) == 0
+
+
+def test_bad_factor_nan_input_and_oversized_run(images, tmp_path, capsys, monkeypatch):
+    assert "integer ≥ 2" in one_line_error(capsys, "super-resolve", images["small"], "--factor", "1",
+                                           "-o", tmp_path / "o.png", *FAST)
+    nan = np.ones((8, 8), np.float32)
+    nan[2, 3] = np.nan
+    write_image(tmp_path / "nan.tif", nan)
+    assert "NaN" in one_line_error(capsys, "denoise", tmp_path / "nan.tif", "-o", tmp_path / "o.tif", *FAST)
+    monkeypatch.setattr(runtime, "available_memory", lambda device: 1000)
+    assert "GiB" in one_line_error(capsys, "denoise", images["rgb"], "-o", tmp_path / "o.png", *FAST)
+
+
+def test_resume_without_a_checkpoint_is_refused(images, tmp_path, capsys):
+    assert "--checkpoint" in one_line_error(capsys, "denoise", images["rgb"], "-o", tmp_path / "o.png", "--resume")
+
+
+def test_the_console_script_has_help_with_examples():
+    done = subprocess.run([sys.executable, "-m", "deepprior", "super-resolve", "--help"],
+                          capture_output=True, text=True, check=True)
+    assert "--factor" in done.stdout and "example" in done.stdout
