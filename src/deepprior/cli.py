@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from . import __version__, api, callbacks as cbs
+from . import __version__, api, bench, callbacks as cbs
 from .errors import DeepPriorError, InputError, OutputExistsError
 from .imageio import atomic_path, read_image, write_image
 from .metrics import psnr, ssim
@@ -96,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flash", type=Path, required=True)
     p.add_argument("--no-flash", type=Path, required=True)
     _common(p)
+    bench.add_parser(sub)
     p = command("demo", "denoise a bundled image with synthetic noise and print the PSNR gain")
     p.add_argument("--out", type=Path, default=Path("demo_out"), help="folder for the images (default demo_out)")
     p.add_argument("--sigma", type=float, default=25.0)
@@ -120,6 +121,8 @@ def _callbacks(args: argparse.Namespace, checkpoint: Path) -> list:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "bench":
+        return bench.run(args)
     for path in _outputs(args):
         if path.exists() and not args.force:
             raise OutputExistsError(f"'{path}' exists; pass --force to overwrite it")

@@ -85,9 +85,8 @@ class DIPFit:
         if config.input == "guide" and problem.guide is None:
             raise InputError("input 'guide' needs a guide image in the problem")
         net = nets.build(config.net, in_channels, problem.channels, config.net_params)
-        m = net.multiple
-        # A multiple of what the net divides by, and at least 2×2 at the deepest level (BatchNorm).
-        padded = (max(math.ceil(height / m), 2) * m, max(math.ceil(width / m), 2) * m)
+        m, low = net.multiple, net.min_size
+        padded = (max(math.ceil(height / m) * m, low), max(math.ceil(width / m) * m, low))
         self._crop = ((padded[0] - height) // 2, (padded[1] - width) // 2, height, width)
         n_params = sum(p.numel() for p in net.parameters())
         check_memory(training_bytes(copy.deepcopy(net), (1, in_channels, *padded)) + 16 * n_params,

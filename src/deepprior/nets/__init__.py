@@ -2,7 +2,7 @@
 
 A new architecture is one module here plus one entry in ``NETS``: its class takes
 ``(in_channels, out_channels, config)`` and exposes ``multiple``, the factor that input sizes must
-be divisible by.
+be divisible by, and ``min_size``, the smallest input side it accepts.
 """
 from __future__ import annotations
 

@@ -89,6 +89,9 @@ class SkipNet(nn.Module):
             channels_in = down[i]
         self.head = _conv(up[0], out_channels, 1, cfg.padding)
         self.multiple = 2 ** depth
+        # Smallest input side: the deepest level needs 2 pixels (BatchNorm statistics) and more
+        # than the reflection padding of its convolutions.
+        self.min_size = self.multiple * max(2, (max(k_down + k_up) - 1) // 2 + 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self._run(x, 0)

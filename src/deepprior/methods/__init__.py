@@ -1,0 +1,1 @@
+"""Fitting methods: Deep Image Prior (dip)."""

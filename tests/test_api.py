@@ -1,0 +1,89 @@
+"""The Python API: numpy or torch in, the same layout out, for every task."""
+import numpy as np
+import pytest
+import torch
+
+import deepprior as dp
+
+QUICK = {"iters": 2, "preset": "fast"}
+
+
+def test_denoise_returns_the_callers_shape_and_dtype():
+    rng = np.random.default_rng(0)
+    for image in [(rng.random((20, 18)) * 255).astype(np.uint8),
+                  (rng.random((20, 18, 3)) * 65535).astype(np.uint16),
+                  rng.random((20, 18, 3)).astype(np.float32)]:
+        out = dp.denoise(image, sigma=25 / 255, **QUICK)
+        assert out.shape == image.shape and out.dtype == image.dtype
+
+
+def test_scientific_float_data_keeps_its_range():
+    image = np.random.default_rng(0).normal(1000.0, 50.0, (16, 16)).astype(np.float32)
+    out = dp.denoise(image, **QUICK)
+    assert image.min() <= out.min() and out.max() <= image.max() and out.dtype == np.float32
+
+
+def test_torch_tensors_come_back_as_tensors_of_the_same_shape():
+    for shape in [(3, 16, 16), (1, 1, 16, 16), (16, 16)]:
+        out = dp.denoise(torch.rand(shape), **QUICK)
+        assert isinstance(out, torch.Tensor) and out.shape == shape
+
+
+def test_a_result_carries_history_config_and_seed():
+    res = dp.denoise(np.random.default_rng(0).random((16, 16, 3)), return_result=True, seed=5, **QUICK)
+    assert res.seed == 5 and res.config["task"] == "denoise" and len(res.history["loss"]) == 2
+
+
+def test_restore_with_any_operator_or_a_users_callable():
+    k = np.ones((3, 3)) / 9
+    y = np.random.default_rng(0).random((16, 16, 3)).astype(np.float32)
+    res = dp.restore(y, operator=dp.operators.Blur(k), **QUICK)
+    assert res.image.shape == y.shape and res.config["task"] == "operator"
+    res = dp.restore(y, operator=lambda x: x.mean(1, keepdim=True).expand_as(x), **QUICK)
+    assert res.image.shape == y.shape
+
+
+def test_restore_from_a_fraction_of_pixels_with_a_mask():
+    rng = np.random.default_rng(0)
+    y = rng.random((16, 16))
+    mask = rng.random((16, 16)) > 0.5
+    res = dp.restore(y, mask=mask, **QUICK)
+    assert res.image.shape == (16, 16) and res.config["task"] == "restore"
+    with pytest.raises(dp.InputError, match="either a mask or an operator"):
+        dp.restore(y, dp.operators.Identity(), mask=mask)
+
+
+def test_super_resolve_inpaint_dejpeg_flash():
+    rng = np.random.default_rng(0)
+    small = (rng.random((8, 10, 3)) * 255).astype(np.uint8)
+    assert dp.super_resolve(small, 4, **QUICK).shape == (32, 40, 3)
+    image = rng.random((16, 16, 3))
+    mask = np.ones((16, 16), bool)
+    mask[3:5] = False
+    assert dp.inpaint(image, mask, **QUICK).shape == image.shape
+    assert dp.dejpeg(image, **QUICK).shape == image.shape
+    assert dp.flash_no_flash(image, image, **QUICK).shape == image.shape
+    with pytest.raises(dp.InputError, match="integer ≥ 2"):
+        dp.super_resolve(small, 2.5)
+    with pytest.raises(dp.InputError, match="flash image is 8×8 but the no-flash image is 16×16"):
+        dp.flash_no_flash(image[:8, :8], image)
+
+
+def test_inpaint_picks_the_net_from_the_mask():
+    image = np.random.default_rng(0).random((64, 64, 3))
+    thin, hole = np.ones((64, 64), bool), np.ones((64, 64), bool)
+    thin[30:33] = False
+    hole[10:50, 10:50] = False
+    assert dp.inpaint(image, thin, return_result=True, **QUICK).config["task"] == "inpaint"
+    assert dp.inpaint(image, hole, return_result=True, **QUICK).config["task"] == "inpaint-holes"
+
+
+def test_presets_are_the_papers_settings():
+    cfg = dp.get_preset("denoise", "paper", sigma=50)
+    assert (cfg.iters, cfg.lr, cfg.reg_noise_std, cfg.input_channels) == (3000, 0.01, 1 / 20, 32)
+    sr8 = dp.get_preset("super-resolve", "paper", factor=8)
+    assert (sr8.iters, sr8.reg_noise_std) == (4000, 0.05)
+    restore = dp.get_preset("restore", "paper")
+    assert (restore.iters, restore.lr) == (11000, 0.001)
+    flash = dp.get_preset("flash-no-flash", "paper")
+    assert flash.input == "guide" and flash.net_params["upsample"][:2] == ["nearest", "nearest"]

@@ -1,0 +1,18 @@
+"""`deepprior bench speed`: the figures it reports are consistent."""
+from deepprior.bench.reference_skip import reference_skip
+from deepprior.bench.speed import measure_speed
+from deepprior.nets import build
+
+
+def test_the_baseline_is_the_same_network():
+    count = lambda net: sum(p.numel() for p in net.parameters())  # noqa: E731
+    assert count(reference_skip()) == count(build("skip", 32, 3))
+
+
+def test_speed_rows_compare_presets_with_the_baseline():
+    rows = measure_speed(size=64, steps=1, warmup=0, presets=("fast",))
+    assert [r["name"] for r in rows] == ["baseline", "fast"]
+    baseline, fast = rows
+    assert baseline["speedup"] == 1.0
+    assert fast["gflop_per_step"] < baseline["gflop_per_step"]
+    assert all(r["s_per_step"] > 0 and 0 < r["peak_fraction"] for r in rows)
