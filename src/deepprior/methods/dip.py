@@ -89,8 +89,8 @@ class DIPFit:
         padded = (max(math.ceil(height / m) * m, low), max(math.ceil(width / m) * m, low))
         self._crop = ((padded[0] - height) // 2, (padded[1] - width) // 2, height, width)
         n_params = sum(p.numel() for p in net.parameters())
-        check_memory(training_bytes(copy.deepcopy(net), (1, in_channels, *padded)) + 16 * n_params,
-                     self.device, f"a {width}×{height} fit of the {config.net} net")
+        needed = training_bytes(copy.deepcopy(net), (1, in_channels, *padded), probe=max(low, 64))
+        check_memory(needed + 16 * n_params, self.device, f"a {width}×{height} fit of the {config.net} net")
 
         self.net = net.to(self.device)
         self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
