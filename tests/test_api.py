@@ -87,3 +87,9 @@ def test_presets_are_the_papers_settings():
     assert (restore.iters, restore.lr) == (11000, 0.001)
     flash = dp.get_preset("flash-no-flash", "paper")
     assert flash.input == "guide" and flash.net_params["upsample"][:2] == ["nearest", "nearest"]
+
+
+def test_an_operator_that_does_not_produce_the_observation_is_named():
+    y = np.random.default_rng(0).random((16, 16, 3))
+    with pytest.raises(dp.InputError, match=r"operator maps a \(1, 3, 16, 16\) image to \(1, 3, 8, 8\)"):
+        dp.restore(y, operator=lambda x: x[..., ::2, ::2], **QUICK)

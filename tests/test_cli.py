@@ -154,3 +154,9 @@ def test_the_console_script_has_help_with_examples():
     done = subprocess.run([sys.executable, "-m", "deepprior", "super-resolve", "--help"],
                           capture_output=True, text=True, check=True)
     assert "--factor" in done.stdout and "example" in done.stdout
+
+
+def test_the_demo_denoises_a_bundled_photo_and_reports_the_gain(tmp_path, capsys):
+    assert run("demo", "--out", tmp_path, "--iters", "2", "--quiet") == 0
+    assert "dB →" in capsys.readouterr().out
+    assert {p.name for p in tmp_path.iterdir()} == {"clean.png", "noisy.png", "denoised.png"}

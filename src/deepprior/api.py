@@ -136,10 +136,8 @@ def super_resolve(image: ImageLike, factor: int = 4, *, kernel: str = "lanczos2"
 
     kernel: the downsampler assumed to have made the image (lanczos2, bicubic or box).
     """
-    if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 2:
-        raise InputError(f"the factor must be an integer ≥ 2, got {factor!r}")
-    result = solve("super-resolve", _Image.of(image), Downsample(int(factor), kernel),
-                   factor=int(factor), **options)
+    operator = Downsample(factor, kernel)  # checks the factor
+    result = solve("super-resolve", _Image.of(image), operator, factor=operator.factor, **options)
     return _finish(result, return_result)
 
 

@@ -65,7 +65,7 @@ def _fast(task: str, sigma: float, factor: int) -> dict[str, Any]:
         return {**paper, "iters": 1500}
     if task == "dejpeg":
         return {**paper, "iters": 1200}
-    iters = {"denoise": 1200, "super-resolve": 1500 if factor < 8 else 2500, "operator": 1500,
+    iters = {"denoise": 1800, "super-resolve": 1500 if factor < 8 else 2500, "operator": 1500,
              "inpaint": 2500, "restore": 3000}[task]
     lr = 0.01 if task != "restore" else 0.005
     return {**paper, "net_params": _SKIP_FAST, "iters": iters, "lr": lr}
