@@ -84,7 +84,7 @@ def _mask_array(mask: ImageLike, size: tuple[int, int]) -> np.ndarray:
     return known
 
 
-def solve(task: str, y: _Image, operator: Operator, *, preset: str | DIPConfig = "fast",
+def _solve(task: str, y: _Image, operator: Operator, *, preset: str | DIPConfig = "fast",
           guide: ImageLike | None = None, reference: ImageLike | None = None,
           loss: str | Loss = "l2", sigma: float = 25.0, factor: int = 4, device: str = "auto",
           seed: int | None = None, iters: int | None = None, callbacks: Iterable = (),
@@ -121,13 +121,13 @@ def denoise(image: ImageLike, *, sigma: float | None = None, return_result: bool
     if sigma is None:
         from skimage.restoration import estimate_sigma
         sigma = float(estimate_sigma(y.tensor[0].permute(1, 2, 0).numpy(), channel_axis=-1, average_sigmas=True))
-    result = solve("denoise", y, as_operator(None), sigma=sigma * 255, **options)
+    result = _solve("denoise", y, as_operator(None), sigma=sigma * 255, **options)
     return _finish(result, return_result)
 
 
 def dejpeg(image: ImageLike, *, return_result: bool = False, **options: Any) -> ImageLike | Result:
     """Remove JPEG blocking and ringing (the fit is stopped before it reproduces them)."""
-    return _finish(solve("dejpeg", _Image.of(image), as_operator(None), **options), return_result)
+    return _finish(_solve("dejpeg", _Image.of(image), as_operator(None), **options), return_result)
 
 
 def super_resolve(image: ImageLike, factor: int = 4, *, kernel: str = "lanczos2",
@@ -137,7 +137,7 @@ def super_resolve(image: ImageLike, factor: int = 4, *, kernel: str = "lanczos2"
     kernel: the downsampler assumed to have made the image (lanczos2, bicubic or box).
     """
     operator = Downsample(factor, kernel)  # checks the factor
-    result = solve("super-resolve", _Image.of(image), operator, factor=operator.factor, **options)
+    result = _solve("super-resolve", _Image.of(image), operator, factor=operator.factor, **options)
     return _finish(result, return_result)
 
 
@@ -157,7 +157,7 @@ def inpaint(image: ImageLike, mask: ImageLike, *, kind: str = "auto", return_res
         raise InputError(f"unknown inpainting kind {kind!r} (auto, text or holes)")
     y.tensor = y.tensor * torch.from_numpy(known)
     task = "inpaint" if kind == "text" else "inpaint-holes"
-    return _finish(solve(task, y, Mask(known), **options), return_result)
+    return _finish(_solve(task, y, Mask(known), **options), return_result)
 
 
 def restore(y: ImageLike, operator: Operator | Callable | None = None, *, mask: ImageLike | None = None,
@@ -172,8 +172,8 @@ def restore(y: ImageLike, operator: Operator | Callable | None = None, *, mask: 
             raise InputError("give either a mask or an operator, not both (compose them instead)")
         known = _mask_array(mask, tuple(observed.tensor.shape[-2:]))
         observed.tensor = observed.tensor * torch.from_numpy(known)
-        return solve("restore", observed, Mask(known), **options)
-    return solve("operator", observed, as_operator(operator), **options)
+        return _solve("restore", observed, Mask(known), **options)
+    return _solve("operator", observed, as_operator(operator), **options)
 
 
 def flash_no_flash(flash: ImageLike, no_flash: ImageLike, *, return_result: bool = False,
@@ -185,5 +185,5 @@ def flash_no_flash(flash: ImageLike, no_flash: ImageLike, *, return_result: bool
     if guide.shape[-2:] != target.tensor.shape[-2:]:
         raise InputError(f"the flash image is {guide.shape[-1]}×{guide.shape[-2]} but the no-flash "
                          f"image is {target.tensor.shape[-1]}×{target.tensor.shape[-2]}")
-    result = solve("flash-no-flash", target, as_operator(None), guide=guide, **options)
+    result = _solve("flash-no-flash", target, as_operator(None), guide=guide, **options)
     return _finish(result, return_result)

@@ -7,12 +7,46 @@ from pathlib import Path
 
 from ..imageio import atomic_path
 
+SUITE_HELP = {
+    "sr": "Set5 ×4/×8: LR = bicubic antialiased downscale of the GT (cropped to a multiple of the "
+          "factor), 8-bit; score = Y-channel (BT.601) PSNR/SSIM, 4-pixel border shaved",
+    "denoise": "F16, kodim01/02/03/12: N(0, σ/255) added in float, clipped, not quantised, fixed seed per "
+               "image; score = RGB PSNR/SSIM on the whole image",
+    "inpaint": "Set12 images of the paper's table (C.man, House, Peppers, Lena, Barbara, Boat, Man, Couple): "
+               "Bernoulli(0.5) keep-mask, fixed seed per image; plus kate with its text mask; score = PSNR/SSIM "
+               "on the whole image",
+}
+DEFAULT_METHODS = {"sr": "paper,fast,bicubic", "denoise": "paper,fast,tv,nlm,wavelet,bm3d",
+                   "inpaint": "paper,fast,biharmonic"}
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``bench`` and its suites on the main parser's subcommands."""
-    bench = sub.add_parser("bench", help="benchmarks: speed (and quality suites)",
+    bench = sub.add_parser("bench", help="benchmarks: quality suites against the published figures, speed",
                            description="Benchmarks whose figures the README quotes.")
     suites = bench.add_subparsers(dest="suite", required=True, metavar="SUITE")
+    for name, protocol in SUITE_HELP.items():
+        p = suites.add_parser(
+            name, help=f"the {name} suite", formatter_class=argparse.RawDescriptionHelpFormatter,
+            description=f"Protocol: {protocol}.\nMethods: presets of ours (paper, fast) and baselines "
+                        f"(bicubic, tv, nlm, wavelet, biharmonic, bm3d if installed).",
+            epilog=f"examples:\n  deepprior bench {name}" + {"sr": " --scales 4 8", "denoise": " --sigma 25 50",
+                                                            "inpaint": ""}[name]
+                   + f"\n  deepprior bench {name} --methods fast,{DEFAULT_METHODS[name].split(',')[2]} "
+                     f"--crop 128 --limit 2 --iters 300 --out results/quick")
+        if name == "sr":
+            p.add_argument("--scales", type=int, nargs="+", default=[4, 8])
+        if name == "denoise":
+            p.add_argument("--sigma", type=float, nargs="+", default=[25.0], help="0–255 scale")
+        p.add_argument("--methods", default=DEFAULT_METHODS[name], help=f"default {DEFAULT_METHODS[name]}")
+        p.add_argument("--images", type=Path, help="run the protocol on this folder of clean images instead")
+        p.add_argument("--data", type=Path, help="benchmark data folder (default: $DEEPPRIOR_DATA, shared/data, "
+                                                 "../shared/data)")
+        p.add_argument("--crop", type=int, help="centre-crop every image to CROP² (not the full protocol)")
+        p.add_argument("--limit", type=int, help="only the first N images (not the full protocol)")
+        p.add_argument("--iters", type=int, help="override the presets' step counts (not the full protocol)")
+        p.add_argument("--no-probe", action="store_true", help="skip timing the paper preset (no speed ratio)")
+        p.add_argument("--out", type=Path, default=Path("results/bench") / name)
     p = suites.add_parser(
         "speed", formatter_class=argparse.RawDescriptionHelpFormatter,
         help="seconds per DIP step: presets against a straightforward implementation",
@@ -28,6 +62,55 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    return _speed(args) if args.suite == "speed" else _quality(args)
+
+
+def _quality(args: argparse.Namespace) -> int:
+    from ..errors import InputError
+    from . import protocols, published
+    from .baselines import BASELINES, bm3d_available
+    from .runner import PRESETS, averages, environment, run_suite, write_outputs
+
+    methods = [m for m in args.methods.split(",") if m]
+    unknown = [m for m in methods if m not in PRESETS and m not in BASELINES]
+    if unknown:
+        raise InputError(f"unknown methods: {', '.join(unknown)} (presets: {', '.join(PRESETS)}; "
+                         f"baselines: {', '.join(BASELINES)})")
+    if "bm3d" in methods and not bm3d_available():
+        print("bench: bm3d is not installed (pip install bm3d; non-commercial licence): skipped")
+        methods.remove("bm3d")
+    root = protocols.data_root(args.data) if not args.images else None
+    if args.suite == "sr":
+        cases = protocols.sr_cases(root, args.scales, args.crop, args.images)
+        average = {f"x{k}": v for k, v in published.SR_AVERAGE.items()}
+    elif args.suite == "denoise":
+        cases = protocols.denoise_cases(root, args.sigma, args.crop, args.images)
+        average = {}
+    else:
+        cases = protocols.inpaint_cases(root, args.crop, args.images)
+        dip = [v["DIP"] for v in published.INPAINT_IMAGE.values()]
+        average = {"50%": {f"DIP ({len(dip)} images here)": sum(dip) / len(dip),
+                           **{f"{k} (11 images)": v for k, v in published.INPAINT_AVERAGE_11.items()}}}
+    if args.limit:
+        settings = dict.fromkeys(c.setting for c in cases)
+        cases = [c for s in settings for c in [c for c in cases if c.setting == s][:args.limit]]
+    if args.suite == "denoise":  # the published averages of the images actually run
+        for setting in dict.fromkeys(c.setting for c in cases):
+            figures = [c.published for c in cases if c.setting == setting and c.published]
+            if figures and len(figures) == len([c for c in cases if c.setting == setting]):
+                average[setting] = {k: sum(f[k] for f in figures) / len(figures) for k in figures[0]}
+    reduced = [f"{k} {v}" for k, v in (("crop", args.crop), ("limit", args.limit), ("iters", args.iters)) if v]
+    protocol = f"{args.suite}: {SUITE_HELP[args.suite]}" + (
+        f" — REDUCED, not the full protocol ({', '.join(reduced)})" if reduced else " — full protocol") + (
+        f"; images from {args.images}" if args.images else "")
+    rows = run_suite(cases, methods, args.iters, probe=not args.no_probe)
+    text = write_outputs(args.out, rows, averages(rows, average), protocol, environment())
+    print(text)
+    print(f"written: {args.out}/results.md, results.csv, results.json, psnr_vs_time.png")
+    return 0
+
+
+def _speed(args: argparse.Namespace) -> int:
     from .speed import measure_speed
 
     rows = measure_speed(args.size, args.steps, args.warmup, tuple(args.presets.split(",")))

@@ -1,0 +1,212 @@
+"""Run methods on benchmark cases; write the Markdown, CSV, JSON and PSNR-against-time outputs.
+
+A method is a preset of ours (run through the public API) or a classical baseline. For every
+case the runner also times a short probe of the ``paper`` preset on the same input, so that
+each DIP run can be reported as ``projected paper time ÷ our time`` measured in the same run.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .. import api
+from ..imageio import atomic_path
+from ..presets import PRESETS, get_preset
+from .baselines import BASELINES
+from .protocols import Case
+
+TASK = {"sr": "super-resolve", "denoise": "denoise", "inpaint": "restore"}
+
+
+@dataclass
+class ScoreCurve:
+    """Callback: the case's own score (e.g. Y-PSNR for SR) of the estimate every ``every`` steps."""
+
+    case: Case
+    every: int = 50
+    points: list[tuple[int, float, float]] = field(default_factory=list)  # (step, seconds, PSNR)
+
+    def on_step(self, run) -> None:
+        if run.iteration % self.every == 0:
+            image = run.image[0].detach().float().cpu().permute(1, 2, 0).numpy()
+            self.points.append((run.iteration, run.history["seconds"][-1],
+                                self.case.score(image[..., 0] if self.case.clean.ndim == 2 else image)[0]))
+
+
+def _task(case: Case) -> str:
+    return "inpaint" if case.text_mask else TASK[case.suite]
+
+
+def _dip(case: Case, preset: str, iters: int | None, callbacks: list, seed: int = 0):
+    options = dict(preset=preset, iters=iters, seed=seed, callbacks=callbacks, return_result=True)
+    if case.suite == "sr":
+        return api.super_resolve(case.observed, case.factor, **options)
+    if case.suite == "denoise":
+        return api.denoise(case.observed, sigma=case.sigma / 255, **options)
+    if case.text_mask:
+        return api.inpaint(case.observed, case.mask, kind="text", **options)
+    options.pop("return_result")
+    return api.restore(case.observed, mask=case.mask, **options)
+
+
+class _StepTimer:
+    def __init__(self, warmup: int):
+        self.warmup, self.start = warmup, None
+
+    def on_step(self, run) -> None:
+        if run.iteration == self.warmup:
+            self.start = time.perf_counter()
+
+
+def paper_seconds_per_step(case: Case, steps: int = 5, warmup: int = 2) -> float:
+    """Seconds per step of the ``paper`` preset on this case, from a short probe."""
+    timer = _StepTimer(warmup)
+    _dip(case, "paper", warmup + steps, [timer])
+    return (time.perf_counter() - timer.start) / steps
+
+
+def run_case(case: Case, method: str, iters: int | None, probe: float | None) -> dict[str, Any]:
+    """Run ``method`` on ``case``; return one row of figures."""
+    row: dict[str, Any] = {"suite": case.suite, "setting": case.setting, "image": case.name, "method": method,
+                           "published": case.published}
+    start = time.perf_counter()
+    if method in PRESETS:
+        curve = ScoreCurve(case)
+        result = _dip(case, method, iters, [curve])
+        image, steps = result.image, result.iterations
+        paper_steps = get_preset(_task(case), "paper", sigma=case.sigma or 25, factor=case.factor or 4).iters
+        target = case.published.get("DIP")
+        reached = next(((s, t) for s, t, p in curve.points if target is not None and p >= target), (None, None))
+        row.update(steps=steps, curve=curve.points, reach_step=reached[0], reach_s=reached[1],
+                   paper_s_per_step=probe, projected_paper_s=None if probe is None else probe * paper_steps)
+    else:
+        image = BASELINES[method][1](case)
+    row["seconds"] = time.perf_counter() - start
+    if row.get("projected_paper_s"):
+        row["speedup"] = row["projected_paper_s"] / row["seconds"]
+    row["psnr"], row["ssim"] = case.score(np.asarray(image, dtype=np.float32))
+    return row
+
+
+def applicable(method: str, suite: str) -> bool:
+    return method in PRESETS or (method in BASELINES and suite in BASELINES[method][0])
+
+
+def run_suite(cases: list[Case], methods: list[str], iters: int | None = None, probe: bool = True) -> list[dict]:
+    """Every applicable method on every case, with one progress bar (and ETA) over the suite."""
+    jobs = [(c, m) for c in cases for m in methods if applicable(m, c.suite)]
+    rows, probes = [], {}
+    with tqdm(jobs, desc="bench", unit="run", dynamic_ncols=True) as bar:
+        for case, method in bar:
+            bar.set_postfix_str(f"{case.setting} {case.name} {method}")
+            key = id(case)
+            if method in PRESETS and probe and key not in probes:
+                probes[key] = paper_seconds_per_step(case)
+            rows.append(run_case(case, method, iters, probes.get(key)))
+    return rows
+
+
+def averages(rows: list[dict], published_average: dict[str, dict[str, float]]) -> list[dict]:
+    """Mean PSNR / SSIM / seconds per (setting, method), with the published average beside it."""
+    out = []
+    for setting in dict.fromkeys(r["setting"] for r in rows):
+        for method in dict.fromkeys(r["method"] for r in rows if r["setting"] == setting):
+            group = [r for r in rows if r["setting"] == setting and r["method"] == method]
+            mean = {k: float(np.mean([r[k] for r in group])) for k in ("psnr", "ssim", "seconds")}
+            out.append({"setting": setting, "method": method, "images": len(group), **mean,
+                        "published": published_average.get(setting, {})})
+    return out
+
+
+def environment(device: str = "cpu") -> dict[str, Any]:
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return {"cpu": cpu, "threads": torch.get_num_threads(), "torch": torch.__version__,
+            "device": device, "python": platform.python_version()}
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def markdown(rows: list[dict], means: list[dict], protocol: str, env: dict[str, Any]) -> str:
+    """Tables per setting (image rows, then averages) with the published figures beside ours."""
+    lines = [f"Protocol: {protocol}", f"Environment: {env['cpu']}, {env['threads']} threads, "
+             f"torch {env['torch']}, {env['device']}", ""]
+    for setting in dict.fromkeys(r["setting"] for r in rows):
+        lines += [f"### {rows[0]['suite']} {setting}", "",
+                  "| image | method | PSNR | SSIM | paper's DIP | Δ vs paper | other published | s | steps "
+                  "| paper time (projected s) | speed-up | reaches paper's PSNR at step (s) |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in (r for r in rows if r["setting"] == setting):
+            dip = r["published"].get("DIP")
+            others = ", ".join(f"{k} {v:.2f}" for k, v in r["published"].items() if k != "DIP") or "–"
+            reach = "–" if r.get("reach_step") is None else f"{r['reach_step']} ({r['reach_s']:.0f})"
+            lines.append(f"| {r['image']} | {r['method']} | {r['psnr']:.2f} | {r['ssim']:.4f} | {_fmt(dip)} | "
+                         f"{_fmt(None if dip is None else r['psnr'] - dip, 2)} | {others} | {r['seconds']:.1f} | "
+                         f"{_fmt(r.get('steps'))} | {_fmt(r.get('projected_paper_s'), 0)} | "
+                         f"{_fmt(r.get('speedup'), 1)} | {reach} |")
+        lines += ["", "| average | images | PSNR | SSIM | s | published average |", "|---|---|---|---|---|---|"]
+        for m in (m for m in means if m["setting"] == setting):
+            pub = ", ".join(f"{k} {v:.2f}" for k, v in m["published"].items()) or "–"
+            lines.append(f"| {m['method']} | {m['images']} | {m['psnr']:.2f} | {m['ssim']:.4f} | "
+                         f"{m['seconds']:.1f} | {pub} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_outputs(out: Path, rows: list[dict], means: list[dict], protocol: str, env: dict[str, Any]) -> str:
+    """results.md, results.csv, results.json and psnr_vs_time.png in ``out``; returns the Markdown."""
+    out.mkdir(parents=True, exist_ok=True)
+    text = markdown(rows, means, protocol, env)
+    with atomic_path(out / "results.md") as tmp:
+        tmp.write_text(text + "\n")
+    columns = ["suite", "setting", "image", "method", "psnr", "ssim", "seconds", "steps", "paper_s_per_step",
+               "projected_paper_s", "speedup", "reach_step", "reach_s"]
+    with atomic_path(out / "results.csv") as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    with atomic_path(out / "results.json") as tmp:
+        tmp.write_text(json.dumps({"protocol": protocol, "environment": env, "rows": rows, "averages": means},
+                                  indent=1))
+    _plot(out / "psnr_vs_time.png", rows)
+    return text
+
+
+def _plot(path: Path, rows: list[dict]) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    colours: dict[str, str] = {}
+    for r in rows:
+        first = r["method"] not in colours
+        colour = colours.setdefault(r["method"], f"C{len(colours)}")
+        label = r["method"] if first else None
+        if r.get("curve"):
+            _steps, seconds, values = zip(*r["curve"])
+            ax.plot(seconds, values, color=colour, alpha=0.7, lw=1, label=label)
+        else:
+            ax.scatter([r["seconds"]], [r["psnr"]], color=colour, s=18, label=label)
+    ax.set(xscale="log", xlabel="wall time (s, log)", ylabel="PSNR (dB)", title="PSNR against wall time")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)

@@ -1,0 +1,79 @@
+"""`deepprior bench sr|denoise|inpaint`: the protocols, the table writer, a whole suite end to end."""
+import json
+
+import numpy as np
+import pytest
+
+from deepprior import cli
+from deepprior.bench import protocols
+from deepprior.bench.runner import averages, markdown
+from deepprior.errors import InputError
+from deepprior.imageio import write_image
+
+
+@pytest.fixture
+def folder(tmp_path):
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        write_image(tmp_path / "clean" / f"{name}.png", (rng.random((40, 36, 3)) * 255).astype(np.uint8))
+    return tmp_path / "clean"
+
+
+def test_sr_protocol_crops_to_the_factor_and_scores_y_with_a_shaved_border(folder):
+    case = protocols.sr_cases(None, [8], images=folder)[0]
+    assert case.clean.shape == (40, 32, 3) and case.observed.shape == (5, 4, 3)
+    assert np.array_equal(np.round(case.observed * 255), case.observed * 255)  # 8-bit LR
+    broken = case.clean.copy()
+    broken[:4] = 0  # damage only inside the shaved border
+    assert case.score(broken)[0] == float("inf")
+
+
+def test_denoise_protocol_gives_every_method_the_same_float_noise(folder):
+    first = protocols.denoise_cases(None, [25], images=folder)
+    again = protocols.denoise_cases(None, [25], images=folder)
+    assert np.array_equal(first[0].observed, again[0].observed)
+    assert not np.array_equal(first[0].observed, first[1].observed)
+    noise = first[0].observed - first[0].clean
+    inside = (first[0].observed > 0) & (first[0].observed < 1)
+    assert noise[inside].std() == pytest.approx(25 / 255, rel=0.1)
+    assert not np.array_equal(np.round(first[0].observed * 255), first[0].observed * 255)  # not quantised
+
+
+def test_inpaint_protocol_keeps_half_the_pixels(folder):
+    case = protocols.inpaint_cases(None, images=folder)[0]
+    assert case.mask.mean() == pytest.approx(0.5, abs=0.1)
+    assert np.all(case.observed[~case.mask] == 0)
+
+
+def test_the_table_puts_published_figures_and_the_difference_beside_ours():
+    rows = [{"suite": "denoise", "setting": "σ25", "image": "F16", "method": "fast", "psnr": 33.0, "ssim": 0.9,
+             "seconds": 10.0, "steps": 100, "published": {"DIP": 33.69, "CBM3D": 32.67}}]
+    text = markdown(rows, averages(rows, {"σ25": {"DIP": 33.69}}), "full protocol", {
+        "cpu": "x", "threads": 2, "torch": "2", "device": "cpu"})
+    assert "| F16 | fast | 33.00 | 0.9000 | 33.69 | -0.69 | CBM3D 32.67 |" in text
+    assert "| fast | 1 | 33.00 | 0.9000 | 10.0 | DIP 33.69 |" in text
+
+
+def test_a_whole_suite_runs_end_to_end_on_a_folder(folder, tmp_path, capsys):
+    out = tmp_path / "bench"
+    code = cli.main(["bench", "denoise", "--images", str(folder), "--methods", "fast,tv", "--crop", "32",
+                     "--iters", "5", "--limit", "1", "--out", str(out)])
+    assert code == 0
+    report = json.loads((out / "results.json").read_text())
+    assert "REDUCED" in report["protocol"]
+    fast, tv = report["rows"]
+    assert (fast["method"], tv["method"]) == ("fast", "tv")
+    assert fast["steps"] == 5 and fast["projected_paper_s"] > 0 and fast["speedup"] > 0
+    assert (out / "psnr_vs_time.png").stat().st_size > 0 and (out / "results.csv").exists()
+
+
+def test_the_shared_suites_have_the_papers_images():
+    try:
+        root = protocols.data_root()
+    except InputError:
+        pytest.skip("shared/data is not next to this checkout")
+    cases = protocols.inpaint_cases(root, crop=16)
+    assert [c.name for c in cases] == ["C.man", "House", "Peppers", "Lena", "Barbara", "Boat", "Man", "Couple", "kate"]
+    assert cases[0].published == {"DIP": 29.80}
+    assert [c.name for c in protocols.denoise_cases(root, [25], crop=16)] == [
+        "F16", "kodim01", "kodim02", "kodim03", "kodim12"]
