@@ -53,16 +53,18 @@ def test_restore_from_a_fraction_of_pixels_with_a_mask():
         dp.restore(y, dp.operators.Identity(), mask=mask)
 
 
-def test_super_resolve_inpaint_dejpeg_flash():
+@pytest.mark.parametrize("preset", ["fast", "paper"])
+def test_super_resolve_inpaint_dejpeg_flash(preset):
     rng = np.random.default_rng(0)
     small = (rng.random((8, 10, 3)) * 255).astype(np.uint8)
-    assert dp.super_resolve(small, 4, **QUICK).shape == (32, 40, 3)
+    quick = {"iters": 2, "preset": preset}
+    assert dp.super_resolve(small, 4, **quick).shape == (32, 40, 3)
     image = rng.random((16, 16, 3))
     mask = np.ones((16, 16), bool)
     mask[3:5] = False
-    assert dp.inpaint(image, mask, **QUICK).shape == image.shape
-    assert dp.dejpeg(image, **QUICK).shape == image.shape
-    assert dp.flash_no_flash(image, image, **QUICK).shape == image.shape
+    assert dp.inpaint(image, mask, **quick).shape == image.shape
+    assert dp.dejpeg(image, **quick).shape == image.shape
+    assert dp.flash_no_flash(image, image, **quick).shape == image.shape
     with pytest.raises(dp.InputError, match="integer ≥ 2"):
         dp.super_resolve(small, 2.5)
     with pytest.raises(dp.InputError, match="flash image is 8×8 but the no-flash image is 16×16"):

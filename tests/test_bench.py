@@ -10,7 +10,7 @@ def test_the_baseline_is_the_same_network():
 
 
 def test_speed_rows_compare_presets_with_the_baseline():
-    rows = measure_speed(size=64, steps=1, warmup=0, presets=("fast",))
+    rows = measure_speed(size=64, rounds=1, per_round=1, warmup=0, presets=("fast",))
     assert [r["name"] for r in rows] == ["baseline", "fast"]
     baseline, fast = rows
     assert baseline["speedup"] == 1.0

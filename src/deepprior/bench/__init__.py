@@ -53,10 +53,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Time one denoising step of each preset at SIZE² on this machine, against the\n"
                     "paper's net built and stepped the straightforward way (sync + weight copy per\n"
                     "step), with FLOPs per step and the fraction of the machine's matmul peak.",
-        epilog="example:\n  deepprior bench speed --size 256 --steps 5 --out results/speed.json")
+        epilog="example:\n  deepprior bench speed --size 256 --rounds 4 --out results/speed.json")
     p.add_argument("--size", type=int, default=256)
-    p.add_argument("--steps", type=int, default=5, help="timed steps (after --warmup)")
-    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=4, help="interleaved timing rounds (the median is kept)")
+    p.add_argument("--per-round", type=int, default=2, help="steps per round")
+    p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--presets", default="paper,fast", help="comma-separated presets to time")
     p.add_argument("--out", type=Path, help="also write the figures as JSON here")
 
@@ -113,8 +114,9 @@ def _quality(args: argparse.Namespace) -> int:
 def _speed(args: argparse.Namespace) -> int:
     from .speed import measure_speed
 
-    rows = measure_speed(args.size, args.steps, args.warmup, tuple(args.presets.split(",")))
-    print(f"DIP denoising step at {args.size}², {rows[0]['threads']} threads, "
+    rows = measure_speed(args.size, args.rounds, args.per_round, args.warmup, tuple(args.presets.split(",")))
+    print(f"DIP denoising step at {args.size}², {rows[0]['threads']} threads, median of {args.rounds} "
+          f"interleaved rounds of {args.per_round} steps, "
           f"matmul peak {rows[0]['peak_gflops']:.0f} GFLOP/s")
     print("| implementation | GFLOP/step | s/step | % of peak | speed-up vs baseline |\n|---|---|---|---|---|")
     for r in rows:

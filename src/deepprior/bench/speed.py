@@ -6,6 +6,7 @@ copy of every weight each step) and deepprior's loop on the same input size and 
 """
 from __future__ import annotations
 
+import statistics
 import time
 from typing import Any, Callable
 
@@ -28,13 +29,21 @@ def matmul_peak(n: int = 2048, repeats: int = 10) -> float:
     return 2 * n**3 * repeats / (time.perf_counter() - start)
 
 
-def _seconds_per_step(step: Callable[[], None], steps: int, warmup: int) -> float:
-    for _ in range(warmup):
-        step()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return (time.perf_counter() - start) / steps
+def _interleaved_seconds(steps: dict[str, Callable[[], None]], rounds: int, per_round: int,
+                         warmup: int) -> dict[str, float]:
+    """Median seconds per step of each callable, timed in alternating rounds so that the
+    machine's drift (other load, frequency changes) falls on all of them alike."""
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            for _ in range(per_round):
+                step()
+            times[name].append((time.perf_counter() - start) / per_round)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def _baseline_step(size: int, lr: float, reg_noise_std: float) -> Callable[[], None]:
@@ -50,31 +59,31 @@ def _baseline_step(size: int, lr: float, reg_noise_std: float) -> Callable[[], N
         loss = torch.mean((out - y) ** 2)
         loss.backward()
         loss.item()                                                  # sync every step
-        kept[:] = [p.detach().cpu().clone() for p in net.parameters()]  # backtracking copy
+        kept[:] = [p.detach().cpu() for p in net.parameters()]  # the notebook's backtracking copy
         optimizer.step()
     return step
 
 
-def measure_speed(size: int = 256, steps: int = 5, warmup: int = 2,
+def measure_speed(size: int = 256, rounds: int = 4, per_round: int = 2, warmup: int = 1,
                   presets: tuple[str, ...] = ("paper", "fast")) -> list[dict[str, Any]]:
     """Seconds per denoising step at ``size``² for the baseline and each preset, in one run.
 
-    Each row: name, GFLOP per step, seconds per step, fraction of the matmul peak, and
-    ``speedup`` = baseline seconds ÷ this row's seconds (the baseline runs the paper's net).
+    Each row: name, GFLOP per step, median seconds per step over ``rounds`` interleaved rounds of
+    ``per_round`` steps, fraction of the matmul peak, and ``speedup`` = baseline seconds ÷ this
+    row's seconds (the baseline runs the paper's net and configuration).
     """
     peak = matmul_peak()
     paper = get_preset("denoise", "paper")
-    baseline = _seconds_per_step(_baseline_step(size, paper.lr, paper.reg_noise_std), steps, warmup)
-    rows = []
+    steps = {"baseline": _baseline_step(size, paper.lr, paper.reg_noise_std)}
+    flops = {}
     for name in ("baseline", *presets):
-        config = get_preset("denoise", "paper" if name == "baseline" else name)
-        run = DIPFit(Problem(y=torch.rand(1, 3, size, size)), config)
+        run = DIPFit(Problem(y=torch.rand(1, 3, size, size)), get_preset("denoise", "paper" if name == "baseline" else name))
         with FlopCounterMode(display=False) as counter:
             run.step()
-        seconds = baseline if name == "baseline" else _seconds_per_step(run.step, steps, warmup)
-        flops = counter.get_total_flops()
-        rows.append({"name": name, "size": size, "threads": torch.get_num_threads(),
-                     "gflop_per_step": flops / 1e9, "s_per_step": seconds,
-                     "peak_fraction": flops / seconds / peak, "peak_gflops": peak / 1e9,
-                     "speedup": baseline / seconds})
-    return rows
+        flops[name] = counter.get_total_flops()
+        if name != "baseline":
+            steps[name] = run.step
+    seconds = _interleaved_seconds(steps, rounds, per_round, warmup)
+    return [{"name": name, "size": size, "threads": torch.get_num_threads(), "gflop_per_step": flops[name] / 1e9,
+             "s_per_step": seconds[name], "peak_fraction": flops[name] / seconds[name] / peak,
+             "peak_gflops": peak / 1e9, "speedup": seconds["baseline"] / seconds[name]} for name in steps]

@@ -215,7 +215,8 @@ class DIPFit:
         self.z = state["z"].to(to)
         self.generator.set_state(state["generator"])
         self._pending = [t.to(to) for t in state["pending"]]
-        self._good = state["good"]
+        good_ema = state["good"]["ema"]
+        self._good = {**state["good"], "ema": None if good_ema is None else good_ema.to(to)}
         self._good_loss = state["good_loss"]
         self.history = state["history"]
         self._elapsed = state["elapsed"]
@@ -227,7 +228,8 @@ class DIPFit:
             torch.save(self.state_dict(), tmp)
 
     def load(self, path) -> None:
-        self.load_state_dict(torch.load(path, map_location=self.device, weights_only=False))
+        # On the CPU first: generator states must stay CPU tensors; the rest is moved on load.
+        self.load_state_dict(torch.load(path, map_location="cpu", weights_only=False))
 
     # ----------------------------------------------------------------------------- the run
     def run(self, callbacks: Iterable = ()) -> Result:
