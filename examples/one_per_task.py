@@ -6,6 +6,10 @@ inpainting; a Bernoulli(0.5) mask for restoration), then runs `deepprior` on eac
 preset, writing images, reports (JSON) and curves to OUT.
 
     python examples/one_per_task.py [--data ../shared/data] [--out results/one_per_task] [--preset fast]
+
+At the end it prints a table of PSNR/SSIM against the clean crops (input and result; for
+super-resolution also the Y-channel PSNR with a 4-pixel border, and bicubic upscaling beside it).
+``--score-only`` prints that table for results already in OUT.
 """
 from __future__ import annotations
 
@@ -17,7 +21,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from deepprior.imageio import read_image, write_image
+from deepprior.bench.protocols import bicubic_resize
+from deepprior.imageio import read_image, to_float, write_image
+from deepprior.metrics import psnr, ssim
 from deepprior.noise import add_gaussian
 
 
@@ -51,6 +57,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--out", type=Path, default=Path("results/one_per_task"))
     parser.add_argument("--preset", default="fast")
+    parser.add_argument("--score-only", action="store_true", help="only print the table for results in OUT")
     args = parser.parse_args()
     dip, out = args.data / "dip", args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -66,12 +73,28 @@ def main() -> None:
         "restore": ["restore", out / "barbara_50.png", "--mask", out / "barbara_mask50.png",
                     "--reference", out / "barbara_gt.png"],
     }
-    for name, command in runs.items():
+    for name, command in ({} if args.score_only else runs).items():
         command = [sys.executable, "-m", "deepprior", *map(str, command), "-o", str(out / f"{name}.png"),
                    "--preset", args.preset, "--quiet", "--force", "--report", str(out / f"{name}.json"),
                    "--curve", str(out / f"{name}.curve.png")]
         print(" ".join(command[2:]), flush=True)
         subprocess.run(command, check=True)
+    score(out)
+
+
+def score(out: Path) -> None:
+    """Print PSNR/SSIM of inputs and results against the clean crops (RGB or grey, whole image)."""
+    load = lambda name: to_float(read_image(out / name))[0]  # noqa: E731
+    print("| task | input PSNR | result PSNR | result SSIM |\n|---|---|---|---|")
+    for task, observed, clean in [("denoise", "f16_noisy25.tif", "f16_gt.png"), ("inpaint", "kate_masked.png", "kate_gt.png"),
+                                  ("restore", "barbara_50.png", "barbara_gt.png")]:
+        gt, result = load(clean), load(f"{task}.png")
+        print(f"| {task} | {psnr(load(observed), gt):.2f} | {psnr(result, gt):.2f} | {ssim(result, gt):.4f} |")
+    gt, result = load("zebra_gt.png"), load("sr.png")
+    bicubic = np.clip(bicubic_resize(load("zebra_lr4.png"), gt.shape[:2]), 0, 1)
+    for name, image in (("super-resolve ×4", result), ("bicubic ×4", bicubic)):
+        print(f"| {name} | – | {psnr(image, gt):.2f} (Y, shave 4: {psnr(image, gt, border=4, y_channel=True):.2f}) "
+              f"| {ssim(image, gt):.4f} |")
 
 
 if __name__ == "__main__":
