@@ -95,6 +95,11 @@ def _quality(args: argparse.Namespace) -> int:
     if args.limit:
         settings = dict.fromkeys(c.setting for c in cases)
         cases = [c for s in settings for c in [c for c in cases if c.setting == s][:args.limit]]
+        average = {}  # published averages are over the whole set
+    if args.crop:  # published figures are for whole images
+        average = {}
+        for case in cases:
+            case.published = {}
     if args.suite == "denoise":  # the published averages of the images actually run
         for setting in dict.fromkeys(c.setting for c in cases):
             figures = [c.published for c in cases if c.setting == setting and c.published]
