@@ -1,6 +1,8 @@
 """Where and how runs execute: device choice, seeding, memory estimates."""
 from __future__ import annotations
 
+import ctypes
+import platform
 import random
 from typing import Callable
 
@@ -32,6 +34,27 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
+
+
+def keep_freed_memory() -> bool:
+    """On glibc, keep freed heap blocks in the process instead of handing them back to the OS.
+
+    A training step allocates and frees the same large activation buffers every time. By
+    default glibc maps each with mmap and unmaps it on free, so every step page-faults all of
+    them in again: for the paper's net at 256² about 220 000 minor faults and 0.6 s of system
+    time per step. With this, freed buffers are reused; the cost is that the process keeps its
+    peak memory until it exits. Returns whether the setting was applied.
+    """
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    return bool(libc.mallopt(_M_MMAP_THRESHOLD, 1 << 30)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 1 << 30))
 
 
 def available_memory(device: torch.device) -> int:

@@ -3,9 +3,12 @@
 All figures come from one run on one machine: the machine's matmul peak, the baseline (the paper's
 net built as the original code does, stepped as the official notebook does: a host sync and a
 copy of every weight each step) and deepprior's loop on the same input size and configuration.
+Each implementation runs in a process of its own (process-wide settings such as deepprior's
+allocator tuning must not help the baseline) and the processes are timed in alternating rounds.
 """
 from __future__ import annotations
 
+import multiprocessing
 import statistics
 import time
 from typing import Any, Callable
@@ -20,30 +23,17 @@ from .reference_skip import reference_skip
 
 
 def matmul_peak(n: int = 2048, repeats: int = 10) -> float:
-    """FLOP/s of a large float32 matrix product: the practical peak of this machine."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b
-    start = time.perf_counter()
-    for _ in range(repeats):
-        a @ b
-    return 2 * n**3 * repeats / (time.perf_counter() - start)
-
-
-def _interleaved_seconds(steps: dict[str, Callable[[], None]], rounds: int, per_round: int,
-                         warmup: int) -> dict[str, float]:
-    """Median seconds per step of each callable, timed in alternating rounds so that the
-    machine's drift (other load, frequency changes) falls on all of them alike."""
-    for step in steps.values():
-        for _ in range(warmup):
-            step()
-    times: dict[str, list[float]] = {name: [] for name in steps}
-    for _ in range(rounds):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            for _ in range(per_round):
-                step()
-            times[name].append((time.perf_counter() - start) / per_round)
-    return {name: statistics.median(values) for name, values in times.items()}
+    """FLOP/s of a large float32 matrix product (into a preallocated result, so that no page
+    faults are timed): the practical peak of this machine, best of three."""
+    a, b, c = torch.randn(n, n), torch.randn(n, n), torch.empty(n, n)
+    torch.matmul(a, b, out=c)
+    best = 0.0
+    for _ in range(3):
+        start = time.perf_counter()
+        for _ in range(repeats):
+            torch.matmul(a, b, out=c)
+        best = max(best, 2 * n**3 * repeats / (time.perf_counter() - start))
+    return best
 
 
 def _baseline_step(size: int, lr: float, reg_noise_std: float) -> Callable[[], None]:
@@ -64,26 +54,60 @@ def _baseline_step(size: int, lr: float, reg_noise_std: float) -> Callable[[], N
     return step
 
 
+def _step_of(name: str, size: int) -> Callable[[], None]:
+    """The step function of ``baseline`` or of a preset's denoising loop at ``size``²."""
+    if name == "baseline":
+        paper = get_preset("denoise", "paper")
+        return _baseline_step(size, paper.lr, paper.reg_noise_std)
+    return DIPFit(Problem(y=torch.rand(1, 3, size, size)), get_preset("denoise", name)).step
+
+
+def _worker(connection, name: str, size: int, warmup: int) -> None:
+    """Build one implementation, count its FLOPs, warm up, then time steps on request."""
+    step = _step_of(name, size)
+    with FlopCounterMode(display=False) as counter:
+        step()
+    for _ in range(warmup):
+        step()
+    connection.send(counter.get_total_flops())
+    while (count := connection.recv()) > 0:
+        start = time.perf_counter()
+        for _ in range(count):
+            step()
+        connection.send((time.perf_counter() - start) / count)
+
+
 def measure_speed(size: int = 256, rounds: int = 4, per_round: int = 2, warmup: int = 1,
                   presets: tuple[str, ...] = ("paper", "fast")) -> list[dict[str, Any]]:
     """Seconds per denoising step at ``size``² for the baseline and each preset, in one run.
 
-    Each row: name, GFLOP per step, median seconds per step over ``rounds`` interleaved rounds of
-    ``per_round`` steps, fraction of the matmul peak, and ``speedup`` = baseline seconds ÷ this
-    row's seconds (the baseline runs the paper's net and configuration).
+    Each row: name, GFLOP per step, median seconds per step over ``rounds`` rounds of
+    ``per_round`` steps (the implementations take turns, one process each, so that the
+    machine's drift falls on all alike), fraction of the matmul peak, and ``speedup`` =
+    baseline seconds ÷ this row's seconds (the baseline runs the paper's net and configuration).
     """
     peak = matmul_peak()
-    paper = get_preset("denoise", "paper")
-    steps = {"baseline": _baseline_step(size, paper.lr, paper.reg_noise_std)}
-    flops = {}
-    for name in ("baseline", *presets):
-        run = DIPFit(Problem(y=torch.rand(1, 3, size, size)), get_preset("denoise", "paper" if name == "baseline" else name))
-        with FlopCounterMode(display=False) as counter:
-            run.step()
-        flops[name] = counter.get_total_flops()
-        if name != "baseline":
-            steps[name] = run.step
-    seconds = _interleaved_seconds(steps, rounds, per_round, warmup)
+    names = ("baseline", *presets)
+    context = multiprocessing.get_context("spawn")
+    pipes, workers = {}, []
+    for name in names:
+        ours, theirs = context.Pipe()
+        worker = context.Process(target=_worker, args=(theirs, name, size, warmup), daemon=True)
+        worker.start()
+        pipes[name] = ours
+        workers.append(worker)
+        ours.poll(None)  # built and warmed up before the next one starts: no overlap
+    flops = {name: pipes[name].recv() for name in names}
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for _ in range(rounds):
+        for name in names:
+            pipes[name].send(per_round)
+            times[name].append(pipes[name].recv())
+    for name in names:
+        pipes[name].send(0)
+    for worker in workers:
+        worker.join()
+    seconds = {name: statistics.median(values) for name, values in times.items()}
     return [{"name": name, "size": size, "threads": torch.get_num_threads(), "gflop_per_step": flops[name] / 1e9,
              "s_per_step": seconds[name], "peak_fraction": flops[name] / seconds[name] / peak,
-             "peak_gflops": peak / 1e9, "speedup": seconds["baseline"] / seconds[name]} for name in steps]
+             "peak_gflops": peak / 1e9, "speedup": seconds["baseline"] / seconds[name]} for name in names]

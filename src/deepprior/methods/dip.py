@@ -26,7 +26,7 @@ from .. import nets
 from ..errors import InputError
 from ..metrics import psnr_tensor
 from ..problem import Problem, Result
-from ..runtime import check_memory, seed_everything, training_bytes
+from ..runtime import check_memory, keep_freed_memory, seed_everything, training_bytes
 
 INPUTS = ("noise", "meshgrid", "guide")
 
@@ -92,6 +92,8 @@ class DIPFit:
         needed = training_bytes(copy.deepcopy(net), (1, in_channels, *padded), probe=max(low, 64))
         check_memory(needed + 16 * n_params, self.device, f"a {width}×{height} fit of the {config.net} net")
 
+        if self.device.type == "cpu":
+            keep_freed_memory()  # no page faults for the same buffers every step
         self.net = net.to(self.device)
         self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
         self.z = self._input_code(in_channels, padded)
