@@ -161,8 +161,8 @@ def _run(args: argparse.Namespace) -> int:
         summary += f"; PSNR {scores['psnr']:.2f} dB, SSIM {scores['ssim']:.4f} against the reference"
     print(summary)
     if result.interrupted:
-        print(f"interrupted: the current estimate was written; continue with "
-              f"--checkpoint {checkpoint} --resume", file=sys.stderr)
+        print(f"interrupted: the current estimate was written; continue with the same command and "
+              f"--checkpoint {checkpoint} --resume --force", file=sys.stderr)
         return 130
     return 0
 

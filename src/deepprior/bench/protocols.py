@@ -53,11 +53,17 @@ class Case:
     text_mask: bool = False
     published: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def _rule(self) -> dict:
+        return {"border": SR_BORDER, "y_channel": self.clean.ndim == 3} if self.suite == "sr" else {}
+
+    def psnr(self, image: np.ndarray) -> float:
+        """PSNR (dB) of a restored (H, W[, C]) float image under this suite's rule."""
+        return psnr(np.clip(image, 0, 1), self.clean, data_range=1.0, **self._rule)
+
     def score(self, image: np.ndarray) -> tuple[float, float]:
         """(PSNR dB, SSIM) of a restored (H, W[, C]) float image under this suite's rule."""
-        rule = {"border": SR_BORDER, "y_channel": self.clean.ndim == 3} if self.suite == "sr" else {}
-        image = np.clip(image, 0, 1)
-        return psnr(image, self.clean, data_range=1.0, **rule), ssim(image, self.clean, data_range=1.0, **rule)
+        return self.psnr(image), ssim(np.clip(image, 0, 1), self.clean, data_range=1.0, **self._rule)
 
 
 def data_root(given: str | os.PathLike | None = None) -> Path:

@@ -39,7 +39,7 @@ class ScoreCurve:
         if run.iteration % self.every == 0:
             image = run.image[0].detach().float().cpu().permute(1, 2, 0).numpy()
             self.points.append((run.iteration, run.history["seconds"][-1],
-                                self.case.score(image[..., 0] if self.case.clean.ndim == 2 else image)[0]))
+                                self.case.psnr(image[..., 0] if self.case.clean.ndim == 2 else image)))
 
 
 def _task(case: Case) -> str:
@@ -59,19 +59,23 @@ def _dip(case: Case, preset: str, iters: int | None, callbacks: list, seed: int 
 
 
 class _StepTimer:
+    """Callback: wall time from the end of step ``warmup`` to the end of the last step."""
+
     def __init__(self, warmup: int):
-        self.warmup, self.start = warmup, None
+        self.warmup, self.start, self.end = warmup, 0.0, 0.0
 
     def on_step(self, run) -> None:
         if run.iteration == self.warmup:
             self.start = time.perf_counter()
+        if run.iteration == run.config.iters:
+            self.end = time.perf_counter()
 
 
 def paper_seconds_per_step(case: Case, steps: int = 5, warmup: int = 2) -> float:
     """Seconds per step of the ``paper`` preset on this case, from a short probe."""
     timer = _StepTimer(warmup)
     _dip(case, "paper", warmup + steps, [timer])
-    return (time.perf_counter() - timer.start) / steps
+    return (timer.end - timer.start) / steps
 
 
 def run_case(case: Case, method: str, iters: int | None, probe: float | None) -> dict[str, Any]:
