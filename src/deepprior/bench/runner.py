@@ -37,7 +37,7 @@ class ScoreCurve:
 
     def on_step(self, run) -> None:
         if run.iteration % self.every == 0:
-            image = run.image[0].detach().float().cpu().permute(1, 2, 0).numpy()
+            image = run.estimate()
             self.points.append((run.iteration, run.history["seconds"][-1],
                                 self.case.psnr(image[..., 0] if self.case.clean.ndim == 2 else image)))
 

@@ -254,11 +254,14 @@ class DIPFit:
             self._check()
         return self.result()
 
+    def estimate(self) -> np.ndarray:
+        """The current estimate on the host: (H, W, C) float32 in [0, 1] (synchronises)."""
+        return np.ascontiguousarray(self.image[0].detach().float().cpu().permute(1, 2, 0).numpy())
+
     def result(self) -> Result:
-        image = self.image[0].detach().float().cpu().permute(1, 2, 0).numpy()
         config = dataclasses.asdict(self.config)
         config.update(method="dip", device=str(self.device), size=list(self.problem.size))
-        return Result(image=np.ascontiguousarray(image), history=self.history, config=config,
+        return Result(image=self.estimate(), history=self.history, config=config,
                       iterations=self.iteration, seconds=self._elapsed, interrupted=self.interrupted)
 
 
