@@ -77,3 +77,15 @@ def test_the_shared_suites_have_the_papers_images():
     assert cases[0].published == {"DIP": 29.80}
     assert [c.name for c in protocols.denoise_cases(root, [25], crop=16)] == [
         "F16", "kodim01", "kodim02", "kodim03", "kodim12"]
+
+
+def test_a_cropped_run_prints_no_published_figures_beside_it(tmp_path):
+    try:
+        protocols.data_root()
+    except InputError:
+        pytest.skip("shared/data is not next to this checkout")
+    out = tmp_path / "sr"
+    assert cli.main(["bench", "sr", "--scales", "4", "--methods", "bicubic", "--crop", "32", "--limit", "1",
+                     "--out", str(out)]) == 0
+    report = json.loads((out / "results.json").read_text())
+    assert report["rows"][0]["published"] == {} and report["averages"][0]["published"] == {}
