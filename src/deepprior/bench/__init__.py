@@ -70,7 +70,8 @@ def _quality(args: argparse.Namespace) -> int:
     from ..errors import InputError
     from . import protocols, published
     from .baselines import BASELINES, bm3d_available
-    from .runner import PRESETS, averages, environment, run_suite, write_outputs
+    from ..presets import PRESETS
+    from .runner import averages, environment, run_suite, write_outputs
 
     methods = [m for m in args.methods.split(",") if m]
     unknown = [m for m in methods if m not in PRESETS and m not in BASELINES]
