@@ -7,7 +7,8 @@ import torch
 
 from deepprior import runtime
 from deepprior.errors import ImageTooLargeError, InputError
-from deepprior.methods.dip import DIPConfig, DIPFit, fit
+from deepprior.methods import solve
+from deepprior.methods.dip import DIPConfig, DIPFit
 from deepprior.operators import Downsample
 from deepprior.problem import Problem
 
@@ -47,7 +48,7 @@ def test_the_estimate_is_the_moving_average_of_the_outputs():
 
 
 def test_fitting_lowers_the_loss_and_keeps_the_image_size():
-    result = fit(noisy_problem(size=(13, 21)), tiny_config(iters=30, lr=0.05))
+    result = solve(noisy_problem(size=(13, 21)), tiny_config(iters=30, lr=0.05))
     assert result.image.shape == (13, 21, 3)
     assert result.history["loss"][-1] < result.history["loss"][0]
     assert len(result.history["loss"]) == len(result.history["seconds"]) == 30
@@ -56,7 +57,7 @@ def test_fitting_lowers_the_loss_and_keeps_the_image_size():
 def test_super_resolution_fits_through_the_downsampler_at_high_resolution():
     problem = noisy_problem(size=(9, 7), operator=Downsample(2))
     assert problem.size == (18, 14)
-    assert fit(problem, tiny_config(iters=3)).image.shape == (18, 14, 3)
+    assert solve(problem, tiny_config(iters=3)).image.shape == (18, 14, 3)
 
 
 def spiking_loss(at: int, value: float):
@@ -98,7 +99,7 @@ def test_resuming_a_checkpoint_equals_an_uninterrupted_run_bit_for_bit(tmp_path)
     first = DIPFit(noisy_problem(), cfg)
     first.run([Record(stop_at=8)])  # stops mid-window, before a check
     first.save(tmp_path / "run.ckpt")
-    resumed = fit(noisy_problem(), cfg, resume=str(tmp_path / "run.ckpt"))
+    resumed = solve(noisy_problem(), cfg, resume=str(tmp_path / "run.ckpt"))
 
     assert torch.equal(torch.from_numpy(resumed.image), whole.image[0].permute(1, 2, 0))
     assert resumed.history["loss"] == whole.history["loss"]
@@ -110,13 +111,13 @@ def test_a_checkpoint_of_another_configuration_is_refused(tmp_path):
     run.run()
     run.save(tmp_path / "run.ckpt")
     with pytest.raises(InputError, match="different configuration.*lr"):
-        fit(noisy_problem(), tiny_config(lr=0.5), resume=str(tmp_path / "run.ckpt"))
+        solve(noisy_problem(), tiny_config(lr=0.5), resume=str(tmp_path / "run.ckpt"))
 
 
 def test_a_seed_fixes_the_result_on_cpu():
-    a = fit(noisy_problem(), tiny_config(iters=5, seed=3)).image
-    b = fit(noisy_problem(), tiny_config(iters=5, seed=3)).image
-    c = fit(noisy_problem(), tiny_config(iters=5, seed=4)).image
+    a = solve(noisy_problem(), tiny_config(iters=5, seed=3)).image
+    b = solve(noisy_problem(), tiny_config(iters=5, seed=3)).image
+    c = solve(noisy_problem(), tiny_config(iters=5, seed=4)).image
     assert (a == b).all() and not (a == c).all()
 
 
@@ -126,7 +127,7 @@ def test_ctrl_c_stops_after_the_current_step_and_returns_the_estimate():
             if run.iteration == 3:
                 os.kill(os.getpid(), signal.SIGINT)
 
-    result = fit(noisy_problem(), tiny_config(iters=50), callbacks=[Interrupt()])
+    result = solve(noisy_problem(), tiny_config(iters=50), callbacks=[Interrupt()])
     assert result.interrupted and result.iterations == 3
     assert result.image.shape == (16, 16, 3)
 

@@ -16,13 +16,18 @@ import torch
 from .errors import InputError
 from .imageio import Encoding, from_float, merge_alpha, split_alpha, to_float
 from .losses import Loss, get_loss
-from .methods.dip import DIPConfig, fit
+from .methods import solve
+from .methods.dip import DIPConfig
+from .methods.zeroshot import ZSN2NConfig
 from .operators import Downsample, Mask, Operator, as_operator
 from .presets import get_preset
 from .problem import Problem, Result
 from .runtime import choose_device
 
 ImageLike = np.ndarray | torch.Tensor
+
+# What ``denoise(method="auto")`` runs.
+AUTO_DENOISER = "zs-n2n"
 
 
 @dataclass
@@ -84,22 +89,23 @@ def _mask_array(mask: ImageLike, size: tuple[int, int]) -> np.ndarray:
     return known
 
 
-def _solve(task: str, y: _Image, operator: Operator, *, preset: str | DIPConfig = "fast",
-          guide: ImageLike | None = None, reference: ImageLike | None = None,
+def _solve(task: str, y: _Image, operator: Operator, *, method: str = "dip",
+          preset: str | DIPConfig | ZSN2NConfig = "fast", guide: ImageLike | None = None, reference: ImageLike | None = None,
           loss: str | Loss = "l2", sigma: float = 25.0, factor: int = 4, device: str = "auto",
           seed: int | None = None, iters: int | None = None, callbacks: Iterable = (),
           resume: str | None = None, **overrides: Any) -> Result:
-    """Build the Problem and the configuration of ``task``, run DIP, return the caller's image."""
-    if isinstance(preset, DIPConfig):
+    """Build the Problem and the configuration of ``task``, run the method, return the caller's image."""
+    if isinstance(preset, (DIPConfig, ZSN2NConfig)):
         config = replace(preset, **{k: v for k, v in dict(seed=seed, iters=iters, **overrides).items()
                                     if v is not None})
     else:
-        config = get_preset(task, preset, sigma=sigma, factor=factor, seed=seed, iters=iters, **overrides)
+        config = get_preset(task, preset, method=method, sigma=sigma, factor=factor, seed=seed, iters=iters,
+                            **overrides)
     problem = Problem(
         y=y.tensor, operator=operator, loss=get_loss(loss) if isinstance(loss, str) else loss,
         guide=None if guide is None else _Image.of(guide, "guide").tensor,
         reference=None if reference is None else _Image.of(reference, "reference").tensor)
-    result = fit(problem, config, device=choose_device(device), callbacks=callbacks, resume=resume)
+    result = solve(problem, config, device=choose_device(device), callbacks=callbacks, resume=resume)
     result.config.update(task=task, preset=preset if isinstance(preset, str) else "custom")
     return replace(result, image=y.give_back(result.image))
 
@@ -108,20 +114,28 @@ def _finish(result: Result, return_result: bool) -> ImageLike | Result:
     return result if return_result else result.image
 
 
-def denoise(image: ImageLike, *, sigma: float | None = None, return_result: bool = False,
-            **options: Any) -> ImageLike | Result:
-    """Remove noise with Deep Image Prior.
+def denoise(image: ImageLike, *, method: str = "auto", sigma: float | None = None,
+            return_result: bool = False, **options: Any) -> ImageLike | Result:
+    """Remove noise.
 
-    sigma: noise std in the image's [0, 1] scale (e.g. 25/255); estimated when None. It only
-    selects the preset's jitter (the paper uses more at σ ≥ 50/255).
-    options: preset ('fast' | 'paper' | a DIPConfig), iters, seed, device, reference,
-    callbacks, resume, and any DIPConfig field.
+    method: 'zs-n2n' (Zero-Shot Noise2Noise: seconds), 'dip' (Deep Image Prior: minutes, the
+    best quality), or 'auto': {auto}.
+    sigma: noise std in the image's [0, 1] scale (e.g. 25/255); DIP only, estimated when None.
+    It only selects the preset's jitter (the paper uses more at σ ≥ 50/255).
+    options: preset ('fast' | 'paper' | a DIPConfig or ZSN2NConfig), iters, seed, device,
+    reference, callbacks, resume, and any field of the method's configuration.
     """
     y = _Image.of(image)
-    if sigma is None:
+    preset = options.get("preset")
+    if isinstance(preset, (DIPConfig, ZSN2NConfig)):
+        method = "dip" if isinstance(preset, DIPConfig) else "zs-n2n"
+    elif method == "auto":
+        method = AUTO_DENOISER
+    if method == "dip" and sigma is None:
         from skimage.restoration import estimate_sigma
         sigma = float(estimate_sigma(y.tensor[0].permute(1, 2, 0).numpy(), channel_axis=-1, average_sigmas=True))
-    result = _solve("denoise", y, as_operator(None), sigma=sigma * 255, **options)
+    result = _solve("denoise", y, as_operator(None), method=method, sigma=25.0 if sigma is None else sigma * 255,
+                    **options)
     return _finish(result, return_result)
 
 

@@ -12,11 +12,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import signal
-import threading
-import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,6 +24,7 @@ from ..errors import InputError
 from ..metrics import psnr_tensor
 from ..problem import Problem, Result
 from ..runtime import check_memory, keep_freed_memory, seed_everything, training_bytes
+from .loop import StepLoop
 
 INPUTS = ("noise", "meshgrid", "guide")
 
@@ -67,7 +65,7 @@ class DIPConfig:
             raise InputError(f"ema must lie in [0, 1), got {self.ema}")
 
 
-class DIPFit:
+class DIPFit(StepLoop):
     """One DIP run, step by step; ``run()`` drives it with callbacks and returns a Result.
 
     Callbacks see this object: ``iteration`` (steps done), ``config``, ``problem``, ``image``
@@ -77,6 +75,7 @@ class DIPFit:
 
     def __init__(self, problem: Problem, config: DIPConfig, device: str | torch.device = "cpu"):
         self.problem, self.config = problem, config
+        super().__init__()
         self.device = torch.device(device)
         seed_everything(config.seed)
         height, width = problem.size
@@ -108,12 +107,9 @@ class DIPFit:
                                          "backtracks": []}
         self.last_loss = math.nan
         self.last_psnr = math.nan
-        self.stop = False
-        self.interrupted = False
         self._pending: list[torch.Tensor] = []
         self._good = self._snapshot()
         self._good_loss = math.inf
-        self._elapsed = 0.0
 
     # ----------------------------------------------------------------------------- the input
     def _input_code(self, channels: int, size: tuple[int, int]) -> torch.Tensor:
@@ -223,36 +219,10 @@ class DIPFit:
         self.history = state["history"]
         self._elapsed = state["elapsed"]
 
-    def save(self, path) -> None:
-        """Write a checkpoint atomically (temporary file, then rename)."""
-        from ..imageio import atomic_path
-        with atomic_path(path) as tmp:
-            torch.save(self.state_dict(), tmp)
-
-    def load(self, path) -> None:
-        # On the CPU first: generator states must stay CPU tensors; the rest is moved on load.
-        self.load_state_dict(torch.load(path, map_location="cpu", weights_only=False))
-
     # ----------------------------------------------------------------------------- the run
-    def run(self, callbacks: Iterable = ()) -> Result:
-        """Step until ``config.iters`` or a callback sets ``stop``; Ctrl-C stops cleanly after the
-        current step (a second Ctrl-C aborts at once)."""
-        callbacks = list(callbacks)
-        for cb in callbacks:
-            getattr(cb, "on_start", _nothing)(self)
-        start = time.perf_counter() - self._elapsed
-        with _deferred_interrupt(self):
-            while self.iteration < self.config.iters and not self.stop:
-                self.step()
-                self._elapsed = time.perf_counter() - start
-                self.history["seconds"].append(self._elapsed)
-                for cb in callbacks:
-                    getattr(cb, "on_step", _nothing)(self)
-        for cb in callbacks:  # before the last check, so a checkpoint resumes bit for bit
-            getattr(cb, "on_end", _nothing)(self)
+    def flush(self) -> None:
         if self._pending:  # stopped early: record (and judge) the last partial window
             self._check()
-        return self.result()
 
     def estimate(self) -> np.ndarray:
         """The current estimate on the host: (H, W, C) float32 in [0, 1] (synchronises)."""
@@ -265,45 +235,9 @@ class DIPFit:
                       iterations=self.iteration, seconds=self._elapsed, interrupted=self.interrupted)
 
 
-def fit(problem: Problem, config: DIPConfig, *, device: str | torch.device = "cpu",
-        callbacks: Iterable = (), resume: str | None = None) -> Result:
-    """Solve ``problem`` with Deep Image Prior; ``resume`` continues from a checkpoint file."""
-    run = DIPFit(problem, config, device)
-    if resume is not None:
-        run.load(resume)
-    return run.run(callbacks)
-
-
 def pad_to(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Pad (1, C, h, w) to ``size`` centred, by reflection (replication where too small)."""
     dh, dw = size[0] - x.shape[-2], size[1] - x.shape[-1]
     pads = (dw // 2, dw - dw // 2, dh // 2, dh - dh // 2)
     mode = "reflect" if dh < x.shape[-2] and dw < x.shape[-1] else "replicate"
     return F.pad(x, pads, mode=mode) if dh or dw else x
-
-
-def _nothing(_run: DIPFit) -> None:
-    return None
-
-
-class _deferred_interrupt:
-    """Turn the first Ctrl-C into ``run.stop`` so a step is never cut in half."""
-
-    def __init__(self, run: DIPFit):
-        self.run = run
-        self.previous = None
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def _handle(self, signum, frame):
-        if self.run.interrupted:
-            raise KeyboardInterrupt
-        self.run.interrupted = self.run.stop = True
-
-    def __exit__(self, *exc):
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
-        return False

@@ -13,9 +13,11 @@ from torch import nn
 
 from ..errors import InputError
 from .skip import SkipConfig, SkipNet
+from .tiny import TinyConfig, TinyDenoiser
 
 NETS: dict[str, tuple[type[nn.Module], type]] = {
     "skip": (SkipNet, SkipConfig),
+    "tiny": (TinyDenoiser, TinyConfig),
 }
 
 
@@ -31,4 +33,4 @@ def build(name: str, in_channels: int, out_channels: int, params: dict[str, Any]
     return cls(in_channels, out_channels, config_cls(**(params or {})))
 
 
-__all__ = ["NETS", "build", "SkipConfig", "SkipNet"]
+__all__ = ["NETS", "build", "SkipConfig", "SkipNet", "TinyConfig", "TinyDenoiser"]

@@ -1,0 +1,121 @@
+"""Zero-Shot Noise2Noise: the pair downsampler, exact tiling, the ensemble, a real denoising run."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import deepprior as dp
+from deepprior import nets
+from deepprior.errors import InputError
+from deepprior.methods import solve
+from deepprior.methods.zeroshot import (ZSN2NConfig, ZSN2NFit, dihedral, pair_downsample, tiled,
+                                        undo_dihedral, zs_n2n_loss)
+from deepprior.operators import Downsample
+from deepprior.problem import Problem
+
+
+def smooth_image(size=48, sigma=0.1, seed=0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A smooth RGB test image and a noisy copy, (1, 3, size, size)."""
+    ys, xs = torch.meshgrid(torch.linspace(0, 1, size), torch.linspace(0, 1, size), indexing="ij")
+    clean = torch.stack([0.5 + 0.3 * torch.sin(4 * xs), 0.5 + 0.3 * torch.cos(3 * ys), 0.3 + 0.4 * xs * ys])[None]
+    noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(seed)) * sigma
+    return clean, clean + noise
+
+
+def test_the_pair_downsampler_is_the_papers_strided_convolution():
+    x = torch.rand(2, 3, 9, 12)
+    kernels = [torch.tensor([[0, 0.5], [0.5, 0]]), torch.tensor([[0.5, 0], [0, 0.5]])]
+    for view, kernel in zip(pair_downsample(x), kernels):
+        expected = F.conv2d(x, kernel.expand(3, 1, 2, 2), stride=2, groups=3)
+        torch.testing.assert_close(view, expected)
+        assert view.shape == (2, 3, 4, 6)
+
+
+def test_the_two_views_have_independent_noise_of_half_the_variance():
+    noise = torch.randn(1, 1, 512, 512, generator=torch.Generator().manual_seed(0))
+    a, b = pair_downsample(noise)
+    assert abs(a.var().item() - 0.5) < 0.02 and abs(b.var().item() - 0.5) < 0.02
+    assert abs(torch.corrcoef(torch.stack([a.flatten(), b.flatten()]))[0, 1].item()) < 0.01
+
+
+def test_the_loss_is_zero_for_a_net_that_predicts_no_noise_on_a_constant_image():
+    y = torch.full((1, 3, 8, 8), 0.4)
+    assert zs_n2n_loss(lambda x: torch.zeros_like(x), y).item() == 0.0
+
+
+def test_each_flip_or_rotation_is_undone_and_all_eight_differ():
+    x = torch.arange(12.0).reshape(1, 1, 3, 4)
+    views = [dihedral(x, k) for k in range(8)]
+    assert len({tuple(v.flatten().tolist()) + tuple(v.shape) for v in views}) == 8
+    for k, view in enumerate(views):
+        torch.testing.assert_close(undo_dihedral(view, k), x)
+
+
+def test_tiled_inference_equals_the_whole_image_for_any_size():
+    net = nets.build("tiny", 3, 3, {"width": 8}).eval()
+    x = torch.rand(1, 3, 37, 50)
+    with torch.no_grad():
+        whole = net(x)
+        for tile in (8, 16, 40):
+            torch.testing.assert_close(tiled(net, x, tile, net.radius), whole, atol=1e-6, rtol=1e-5)
+
+
+def test_a_short_run_removes_most_of_the_noise():
+    clean, noisy = smooth_image()
+    problem = Problem(y=noisy, reference=clean)
+    result = solve(problem, ZSN2NConfig(width=16, iters=300, lr=1e-2, crop=32, batch=4))
+    before = dp.psnr(noisy[0].permute(1, 2, 0).clamp(0, 1).numpy(), clean[0].permute(1, 2, 0).numpy())
+    after = dp.psnr(result.image, clean[0].permute(1, 2, 0).numpy())
+    assert after > before + 6, (before, after)
+    assert result.history["loss"][-1] < result.history["loss"][0]
+    assert result.history["psnr"][-1][0] == 300 and result.config["method"] == "zs-n2n"
+
+
+def test_resume_equals_an_uninterrupted_run(tmp_path):
+    _, noisy = smooth_image(24)
+    config = ZSN2NConfig(width=8, iters=12, crop=16, batch=2, augment=True)
+    whole = solve(Problem(y=noisy), config)
+
+    class StopAt6:
+        def on_step(self, run):
+            run.stop = run.iteration == 6
+
+    run = ZSN2NFit(Problem(y=noisy), config)
+    run.run([StopAt6()])
+    run.save(tmp_path / "zs.ckpt")
+    resumed = solve(Problem(y=noisy), config, resume=str(tmp_path / "zs.ckpt"))
+    np.testing.assert_array_equal(resumed.image, whole.image)
+    assert resumed.history["loss"] == whole.history["loss"]
+
+
+def test_a_checkpoint_of_another_method_or_configuration_is_refused(tmp_path):
+    _, noisy = smooth_image(16)
+    run = ZSN2NFit(Problem(y=noisy), ZSN2NConfig(width=8, iters=2))
+    run.run()
+    run.save(tmp_path / "zs.ckpt")
+    with pytest.raises(InputError, match="different configuration"):
+        solve(Problem(y=noisy), ZSN2NConfig(width=4, iters=2), resume=str(tmp_path / "zs.ckpt"))
+    with pytest.raises(InputError, match="different configuration"):
+        solve(Problem(y=noisy), dp.get_preset("denoise", "fast", iters=2), resume=str(tmp_path / "zs.ckpt"))
+
+
+def test_zero_shot_denoises_only_and_needs_a_few_pixels():
+    with pytest.raises(InputError, match="only denoises"):
+        dp.get_preset("super-resolve", "fast", method="zs-n2n")
+    with pytest.raises(InputError, match="identity"):
+        ZSN2NFit(Problem(y=torch.rand(1, 3, 8, 8), operator=Downsample(2)), ZSN2NConfig())
+    with pytest.raises(InputError, match="4×4"):
+        dp.denoise(np.zeros((3, 9)), method="zs-n2n")
+    with pytest.raises(InputError, match="even"):
+        ZSN2NConfig(crop=31)
+
+
+def test_the_api_gives_back_the_callers_layout_with_either_method():
+    image = (np.random.default_rng(0).random((20, 18)) * 65535).astype(np.uint16)
+    for method in ("zs-n2n", "dip"):
+        result = dp.denoise(image, method=method, iters=2, return_result=True)
+        assert result.image.shape == image.shape and result.image.dtype == np.uint16
+        assert result.config["method"] == method
+    config = dp.get_preset("denoise", "paper", method="zs-n2n", iters=2)
+    assert config.iters == 2 and config.crop == 0 and not config.ensemble
+    assert dp.denoise(torch.rand(3, 16, 16), preset=config).shape == (3, 16, 16)
