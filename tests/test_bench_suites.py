@@ -6,7 +6,7 @@ import pytest
 
 from deepprior import cli
 from deepprior.bench import protocols
-from deepprior.bench.runner import averages, markdown
+from deepprior.bench.runner import _score_at, applicable, averages, markdown
 from deepprior.errors import InputError
 from deepprior.imageio import write_image
 
@@ -56,15 +56,25 @@ def test_the_table_puts_published_figures_and_the_difference_beside_ours():
 
 def test_a_whole_suite_runs_end_to_end_on_a_folder(folder, tmp_path, capsys):
     out = tmp_path / "bench"
-    code = cli.main(["bench", "denoise", "--images", str(folder), "--methods", "fast,tv", "--crop", "32",
+    code = cli.main(["bench", "denoise", "--images", str(folder), "--methods", "fast,zs-n2n,tv", "--crop", "32",
                      "--iters", "5", "--limit", "1", "--out", str(out)])
     assert code == 0
     report = json.loads((out / "results.json").read_text())
     assert "REDUCED" in report["protocol"]
-    fast, tv = report["rows"]
-    assert (fast["method"], tv["method"]) == ("fast", "tv")
-    assert fast["steps"] == 5 and fast["projected_paper_s"] > 0 and fast["speedup"] > 0
+    fast, zs, tv = report["rows"]
+    assert (fast["method"], zs["method"], tv["method"]) == ("fast", "zs-n2n", "tv")
+    for ours in (fast, zs):
+        assert ours["steps"] == 5 and ours["projected_paper_s"] > 0 and ours["speedup"] > 0
+        assert ours["curve"][-1][0] == 5 and ours["curve"][-1][2] == pytest.approx(ours["psnr"], abs=1e-3)
+    assert "psnr_at_1pct" in zs and "psnr" in tv and "curve" not in tv
     assert (out / "psnr_vs_time.png").stat().st_size > 0 and (out / "results.csv").exists()
+
+
+def test_zero_shot_runs_only_in_the_denoising_suite_and_the_curve_is_read_at_a_time():
+    assert applicable("zs-n2n", "denoise") and not applicable("zs-n2n", "sr")
+    assert applicable("fast", "inpaint") and not applicable("bicubic", "denoise")
+    curve = [(50, 1.0, 20.0), (100, 2.0, 25.0), (150, 3.0, 27.0)]
+    assert _score_at(curve, 2.5) == 25.0 and _score_at(curve, 0.5) is None and _score_at(curve, 9) == 27.0
 
 
 def test_the_shared_suites_have_the_papers_images():

@@ -16,8 +16,10 @@ SUITE_HELP = {
                "Bernoulli(0.5) keep-mask, fixed seed per image; plus kate with its text mask; score = PSNR/SSIM "
                "on the whole image",
 }
-DEFAULT_METHODS = {"sr": "paper,fast,bicubic", "denoise": "paper,fast,tv,nlm,wavelet,bm3d",
+DEFAULT_METHODS = {"sr": "paper,fast,bicubic", "denoise": "paper,fast,zs-n2n,tv,nlm,wavelet,bm3d",
                    "inpaint": "paper,fast,biharmonic"}
+
+QUICK_BASELINES = {"sr": "bicubic", "denoise": "zs-n2n,tv", "inpaint": "biharmonic"}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,11 +30,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     for name, protocol in SUITE_HELP.items():
         p = suites.add_parser(
             name, help=f"the {name} suite", formatter_class=argparse.RawDescriptionHelpFormatter,
-            description=f"Protocol: {protocol}.\nMethods: presets of ours (paper, fast) and baselines "
+            description=f"Protocol: {protocol}.\nMethods: ours (DIP presets paper and fast; for denoising "
+                        f"also zs-n2n and zs-n2n-paper, Zero-Shot Noise2Noise) and baselines "
                         f"(bicubic, tv, nlm, wavelet, biharmonic, bm3d if installed).",
             epilog=f"examples:\n  deepprior bench {name}" + {"sr": " --scales 4 8", "denoise": " --sigma 25 50",
                                                             "inpaint": ""}[name]
-                   + f"\n  deepprior bench {name} --methods fast,{DEFAULT_METHODS[name].split(',')[2]} "
+                   + f"\n  deepprior bench {name} --methods fast,{QUICK_BASELINES[name]} "
                      f"--crop 128 --limit 2 --iters 300 --out results/quick")
         if name == "sr":
             p.add_argument("--scales", type=int, nargs="+", default=[4, 8])
@@ -70,13 +73,12 @@ def _quality(args: argparse.Namespace) -> int:
     from ..errors import InputError
     from . import protocols, published
     from .baselines import BASELINES, bm3d_available
-    from ..presets import PRESETS
-    from .runner import averages, environment, run_suite, write_outputs
+    from .runner import OURS, averages, environment, run_suite, write_outputs
 
     methods = [m for m in args.methods.split(",") if m]
-    unknown = [m for m in methods if m not in PRESETS and m not in BASELINES]
+    unknown = [m for m in methods if m not in OURS and m not in BASELINES]
     if unknown:
-        raise InputError(f"unknown methods: {', '.join(unknown)} (presets: {', '.join(PRESETS)}; "
+        raise InputError(f"unknown methods: {', '.join(unknown)} (ours: {', '.join(OURS)}; "
                          f"baselines: {', '.join(BASELINES)})")
     if "bm3d" in methods and not bm3d_available():
         print("bench: bm3d is not installed (pip install bm3d; non-commercial licence): skipped")

@@ -1,8 +1,9 @@
 """Run methods on benchmark cases; write the Markdown, CSV, JSON and PSNR-against-time outputs.
 
-A method is a preset of ours (run through the public API) or a classical baseline. For every
-case the runner also times a short probe of the ``paper`` preset on the same input, so that
-each DIP run can be reported as ``projected paper time ÷ our time`` measured in the same run.
+A method is one of ours (a DIP preset or Zero-Shot Noise2Noise, run through the public API) or a
+classical baseline. For every case the runner also times a short probe of DIP's ``paper`` preset
+on the same input, so that each of our runs is reported as ``projected paper time ÷ our time``
+measured in the same run. Time spent scoring the per-step curve is left out of every time.
 """
 from __future__ import annotations
 
@@ -20,38 +21,48 @@ from tqdm.auto import tqdm
 
 from .. import api
 from ..imageio import atomic_path
-from ..presets import PRESETS, get_preset
+from ..presets import get_preset
 from .baselines import BASELINES
 from .protocols import Case
 
 TASK = {"sr": "super-resolve", "denoise": "denoise", "inpaint": "restore"}
+# Our methods by bench name: (method, preset). ZS-N2N denoises only.
+OURS = {"paper": ("dip", "paper"), "fast": ("dip", "fast"),
+        "zs-n2n": ("zs-n2n", "fast"), "zs-n2n-paper": ("zs-n2n", "paper")}
 
 
 @dataclass
 class ScoreCurve:
-    """Callback: the case's own score (e.g. Y-PSNR for SR) of the estimate every ``every`` steps."""
+    """Callback: the case's own score (e.g. Y-PSNR for SR) of the estimate every ``every`` steps.
+
+    ``spent`` is the time the callback itself took; the points' times leave it out.
+    """
 
     case: Case
     every: int = 50
     points: list[tuple[int, float, float]] = field(default_factory=list)  # (step, seconds, PSNR)
+    spent: float = 0.0
 
     def on_step(self, run) -> None:
-        if run.iteration % self.every == 0:
+        if run.iteration % self.every == 0 or run.iteration == run.config.iters:
+            start = time.perf_counter()
             image = run.estimate()
-            self.points.append((run.iteration, run.history["seconds"][-1],
-                                self.case.psnr(image[..., 0] if self.case.clean.ndim == 2 else image)))
+            score = self.case.psnr(image[..., 0] if self.case.clean.ndim == 2 else image)
+            self.points.append((run.iteration, run.history["seconds"][-1] - self.spent, score))
+            self.spent += time.perf_counter() - start
 
 
 def _task(case: Case) -> str:
     return "inpaint" if case.text_mask else TASK[case.suite]
 
 
-def _dip(case: Case, preset: str, iters: int | None, callbacks: list, seed: int = 0):
+def _ours(case: Case, name: str, iters: int | None, callbacks: list, seed: int = 0):
+    method, preset = OURS[name]
     options = dict(preset=preset, iters=iters, seed=seed, callbacks=callbacks, return_result=True)
     if case.suite == "sr":
         return api.super_resolve(case.observed, case.factor, **options)
     if case.suite == "denoise":
-        return api.denoise(case.observed, sigma=case.sigma / 255, **options)
+        return api.denoise(case.observed, method=method, sigma=case.sigma / 255, **options)
     if case.text_mask:
         return api.inpaint(case.observed, case.mask, kind="text", **options)
     options.pop("return_result")
@@ -74,7 +85,7 @@ class _StepTimer:
 def paper_seconds_per_step(case: Case, steps: int = 5, warmup: int = 2) -> float:
     """Seconds per step of the ``paper`` preset on this case, from a short probe."""
     timer = _StepTimer(warmup)
-    _dip(case, "paper", warmup + steps, [timer])
+    _ours(case, "paper", warmup + steps, [timer])
     return (timer.end - timer.start) / steps
 
 
@@ -83,26 +94,38 @@ def run_case(case: Case, method: str, iters: int | None, probe: float | None) ->
     row: dict[str, Any] = {"suite": case.suite, "setting": case.setting, "image": case.name, "method": method,
                            "published": case.published}
     start = time.perf_counter()
-    if method in PRESETS:
-        curve = ScoreCurve(case)
-        result = _dip(case, method, iters, [curve])
-        image, steps = result.image, result.iterations
+    spent = 0.0
+    if method in OURS:
+        steps = get_preset(_task(case), OURS[method][1], method=OURS[method][0], iters=iters).iters
+        curve = ScoreCurve(case, every=50 if OURS[method][0] == "dip" else max(1, steps // 10))
+        result = _ours(case, method, iters, [curve])
+        image, spent = result.image, curve.spent
         paper_steps = get_preset(_task(case), "paper", sigma=case.sigma or 25, factor=case.factor or 4).iters
         target = case.published.get("DIP")
         reached = next(((s, t) for s, t, p in curve.points if target is not None and p >= target), (None, None))
-        row.update(steps=steps, curve=curve.points, reach_step=reached[0], reach_s=reached[1],
+        row.update(steps=result.iterations, curve=curve.points, reach_step=reached[0], reach_s=reached[1],
                    paper_s_per_step=probe, projected_paper_s=None if probe is None else probe * paper_steps)
     else:
         image = BASELINES[method][1](case)
-    row["seconds"] = time.perf_counter() - start
+    row["seconds"] = time.perf_counter() - start - spent
     if row.get("projected_paper_s"):
         row["speedup"] = row["projected_paper_s"] / row["seconds"]
+        for percent in (1, 2):
+            row[f"psnr_at_{percent}pct"] = _score_at(row["curve"], percent / 100 * row["projected_paper_s"])
     row["psnr"], row["ssim"] = case.score(np.asarray(image, dtype=np.float32))
     return row
 
 
+def _score_at(curve: list[tuple[int, float, float]], seconds: float) -> float | None:
+    """The last score of the curve reached within ``seconds`` (None if none was)."""
+    within = [score for _step, t, score in curve if t <= seconds]
+    return within[-1] if within else None
+
+
 def applicable(method: str, suite: str) -> bool:
-    return method in PRESETS or (method in BASELINES and suite in BASELINES[method][0])
+    if method in OURS:
+        return OURS[method][0] == "dip" or suite == "denoise"
+    return method in BASELINES and suite in BASELINES[method][0]
 
 
 def run_suite(cases: list[Case], methods: list[str], iters: int | None = None, probe: bool = True) -> list[dict]:
@@ -113,7 +136,7 @@ def run_suite(cases: list[Case], methods: list[str], iters: int | None = None, p
         for case, method in bar:
             bar.set_postfix_str(f"{case.setting} {case.name} {method}")
             key = id(case)
-            if method in PRESETS and probe and key not in probes:
+            if method in OURS and probe and key not in probes:
                 probes[key] = paper_seconds_per_step(case)
             rows.append(run_case(case, method, iters, probes.get(key)))
     return rows
@@ -153,8 +176,9 @@ def markdown(rows: list[dict], means: list[dict], protocol: str, env: dict[str, 
     for setting in dict.fromkeys(r["setting"] for r in rows):
         lines += [f"### {rows[0]['suite']} {setting}", "",
                   "| image | method | PSNR | SSIM | paper's DIP | Δ vs paper | other published | s | steps "
-                  "| paper time (projected s) | speed-up | reaches paper's PSNR at step (s) |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "| paper time (projected s) | speed-up | PSNR at 1 % / 2 % of paper time "
+                  "| reaches paper's PSNR at step (s) |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in (r for r in rows if r["setting"] == setting):
             dip = r["published"].get("DIP")
             others = ", ".join(f"{k} {v:.2f}" for k, v in r["published"].items() if k != "DIP") or "–"
@@ -162,7 +186,8 @@ def markdown(rows: list[dict], means: list[dict], protocol: str, env: dict[str, 
             lines.append(f"| {r['image']} | {r['method']} | {r['psnr']:.2f} | {r['ssim']:.4f} | {_fmt(dip)} | "
                          f"{_fmt(None if dip is None else r['psnr'] - dip, 2)} | {others} | {r['seconds']:.1f} | "
                          f"{_fmt(r.get('steps'))} | {_fmt(r.get('projected_paper_s'), 0)} | "
-                         f"{_fmt(r.get('speedup'), 1)} | {reach} |")
+                         f"{_fmt(r.get('speedup'), 1)} | {_fmt(r.get('psnr_at_1pct'))} / "
+                         f"{_fmt(r.get('psnr_at_2pct'))} | {reach} |")
         lines += ["", "| average | images | PSNR | SSIM | s | published average |", "|---|---|---|---|---|---|"]
         for m in (m for m in means if m["setting"] == setting):
             pub = ", ".join(f"{k} {v:.2f}" for k, v in m["published"].items()) or "–"
@@ -179,7 +204,7 @@ def write_outputs(out: Path, rows: list[dict], means: list[dict], protocol: str,
     with atomic_path(out / "results.md") as tmp:
         tmp.write_text(text + "\n")
     columns = ["suite", "setting", "image", "method", "psnr", "ssim", "seconds", "steps", "paper_s_per_step",
-               "projected_paper_s", "speedup", "reach_step", "reach_s"]
+               "projected_paper_s", "speedup", "psnr_at_1pct", "psnr_at_2pct", "reach_step", "reach_s"]
     with atomic_path(out / "results.csv") as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, columns, extrasaction="ignore")
         writer.writeheader()
