@@ -160,3 +160,10 @@ def test_the_demo_denoises_a_bundled_photo_and_reports_the_gain(tmp_path, capsys
     assert run("demo", "--out", tmp_path, "--iters", "2", "--quiet") == 0
     assert "dB →" in capsys.readouterr().out
     assert {p.name for p in tmp_path.iterdir()} == {"clean.png", "noisy.png", "denoised.png"}
+
+
+def test_denoise_methods_and_early_stopping(images, tmp_path, capsys):
+    assert run("denoise", images["rgb"], "-o", tmp_path / "z.png", "--method", "zs-n2n", *FAST) == 0
+    assert run("denoise", images["rgb"], "-o", tmp_path / "d.png", "--method", "dip", "--early-stop", *FAST) == 0
+    assert "DIP runs only" in one_line_error(capsys, "denoise", images["rgb"], "-o", tmp_path / "e.png",
+                                             "--method", "zs-n2n", "--early-stop", *FAST)

@@ -20,6 +20,7 @@ import torch
 from . import __version__, api, bench, callbacks as cbs
 from .errors import DeepPriorError, InputError, OutputExistsError
 from .imageio import atomic_path, read_image, split_alpha, write_image
+from .methods.stopping import EarlyStopping
 from .metrics import psnr, ssim
 from .runtime import DEVICES
 
@@ -44,6 +45,8 @@ def _common(parser: argparse.ArgumentParser, *, output: bool = True) -> None:
     g.add_argument("--preset", choices=("fast", "paper"), default="fast",
                    help="fast: the laptop-CPU default; paper: the published settings of the method")
     g.add_argument("--iters", type=int, help="number of steps (default: the preset's)")
+    g.add_argument("--early-stop", action="store_true",
+                   help="DIP: stop when the outputs stop settling (ES-WMV) and return the best estimate")
     g.add_argument("--reference", type=Path, help="clean image: PSNR/SSIM in the progress bar and report")
     g.add_argument("--device", default="auto", choices=DEVICES, help="default: cuda, then mps, then cpu")
     g.add_argument("--seed", type=int, default=0)
@@ -115,6 +118,8 @@ def _outputs(args: argparse.Namespace) -> list[Path]:
 
 def _callbacks(args: argparse.Namespace, checkpoint: Path) -> list:
     found: list = [] if args.quiet else [cbs.ProgressBar(args.command)]
+    if args.early_stop:
+        found.append(EarlyStopping())
     if args.snapshots:
         found.append(cbs.Snapshots(args.snapshots, args.every))
     if args.gif:

@@ -57,13 +57,18 @@ class Case:
     def _rule(self) -> dict:
         return {"border": SR_BORDER, "y_channel": self.clean.ndim == 3} if self.suite == "sr" else {}
 
+    def _fit(self, image: np.ndarray) -> np.ndarray:
+        """A method's (H, W[, C]) float output clipped to [0, 1], grey as (H, W) like ``clean``."""
+        image = np.clip(image, 0, 1)
+        return image[..., 0] if self.clean.ndim == 2 and image.ndim == 3 else image
+
     def psnr(self, image: np.ndarray) -> float:
         """PSNR (dB) of a restored (H, W[, C]) float image under this suite's rule."""
-        return psnr(np.clip(image, 0, 1), self.clean, data_range=1.0, **self._rule)
+        return psnr(self._fit(image), self.clean, data_range=1.0, **self._rule)
 
     def score(self, image: np.ndarray) -> tuple[float, float]:
         """(PSNR dB, SSIM) of a restored (H, W[, C]) float image under this suite's rule."""
-        return self.psnr(image), ssim(np.clip(image, 0, 1), self.clean, data_range=1.0, **self._rule)
+        return self.psnr(image), ssim(self._fit(image), self.clean, data_range=1.0, **self._rule)
 
 
 def data_root(given: str | os.PathLike | None = None) -> Path:

@@ -21,6 +21,8 @@ from tqdm.auto import tqdm
 
 from .. import api
 from ..imageio import atomic_path
+from ..methods.loop import host_image
+from ..methods.stopping import EarlyStopping
 from ..presets import get_preset
 from .baselines import BASELINES
 from .protocols import Case
@@ -46,8 +48,7 @@ class ScoreCurve:
     def on_step(self, run) -> None:
         if run.iteration % self.every == 0 or run.iteration == run.config.iters:
             start = time.perf_counter()
-            image = run.estimate()
-            score = self.case.psnr(image[..., 0] if self.case.clean.ndim == 2 else image)
+            score = self.case.psnr(run.estimate())
             self.points.append((run.iteration, run.history["seconds"][-1] - self.spent, score))
             self.spent += time.perf_counter() - start
 
@@ -97,9 +98,16 @@ def run_case(case: Case, method: str, iters: int | None, probe: float | None) ->
     spent = 0.0
     if method in OURS:
         steps = get_preset(_task(case), OURS[method][1], method=OURS[method][0], iters=iters).iters
-        curve = ScoreCurve(case, every=50 if OURS[method][0] == "dip" else max(1, steps // 10))
-        result = _ours(case, method, iters, [curve])
+        dip = OURS[method][0] == "dip"
+        curve = ScoreCurve(case, every=50 if dip else max(1, steps // 10))
+        stopping = EarlyStopping(stop=False)  # observed only: the run goes on to the preset's end
+        result = _ours(case, method, iters, [curve, stopping] if dip else [curve])
         image, spent = result.image, curve.spent
+        if dip and stopping.best_image is not None:
+            row.update(auto_stop_step=stopping.stop_iteration, auto_best_step=stopping.best_iteration,
+                       psnr_auto=case.psnr(host_image(stopping.best_image)))
+        oracle = max(curve.points, key=lambda point: point[2])
+        row.update(oracle_step=oracle[0], psnr_oracle=oracle[2])
         paper_steps = get_preset(_task(case), "paper", sigma=case.sigma or 25, factor=case.factor or 4).iters
         target = case.published.get("DIP")
         reached = next(((s, t) for s, t, p in curve.points if target is not None and p >= target), (None, None))
@@ -188,6 +196,15 @@ def markdown(rows: list[dict], means: list[dict], protocol: str, env: dict[str, 
                          f"{_fmt(r.get('steps'))} | {_fmt(r.get('projected_paper_s'), 0)} | "
                          f"{_fmt(r.get('speedup'), 1)} | {_fmt(r.get('psnr_at_1pct'))} / "
                          f"{_fmt(r.get('psnr_at_2pct'))} | {reach} |")
+        stops = [r for r in rows if r["setting"] == setting and r.get("psnr_auto") is not None]
+        if stops:
+            lines += ["", "Automatic stopping (ES-WMV, window 100, patience 1000, observed without stopping) "
+                      "against the oracle best iterate (the best PSNR of the curve, read every 50 steps):", "",
+                      "| image | method | PSNR at the end | oracle best (step) | ES-WMV pick (step) | pick − oracle "
+                      "| rule fired at step |", "|---|---|---|---|---|---|---|"]
+            lines += [f"| {r['image']} | {r['method']} | {r['psnr']:.2f} | {r['psnr_oracle']:.2f} ({r['oracle_step']}) "
+                      f"| {r['psnr_auto']:.2f} ({r['auto_best_step']}) | {r['psnr_auto'] - r['psnr_oracle']:+.2f} "
+                      f"| {_fmt(r['auto_stop_step'])} |" for r in stops]
         lines += ["", "| average | images | PSNR | SSIM | s | published average |", "|---|---|---|---|---|---|"]
         for m in (m for m in means if m["setting"] == setting):
             pub = ", ".join(f"{k} {v:.2f}" for k, v in m["published"].items()) or "–"
@@ -204,7 +221,8 @@ def write_outputs(out: Path, rows: list[dict], means: list[dict], protocol: str,
     with atomic_path(out / "results.md") as tmp:
         tmp.write_text(text + "\n")
     columns = ["suite", "setting", "image", "method", "psnr", "ssim", "seconds", "steps", "paper_s_per_step",
-               "projected_paper_s", "speedup", "psnr_at_1pct", "psnr_at_2pct", "reach_step", "reach_s"]
+               "projected_paper_s", "speedup", "psnr_at_1pct", "psnr_at_2pct", "reach_step", "reach_s",
+               "psnr_oracle", "oracle_step", "psnr_auto", "auto_best_step", "auto_stop_step"]
     with atomic_path(out / "results.csv") as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, columns, extrasaction="ignore")
         writer.writeheader()

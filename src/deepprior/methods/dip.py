@@ -24,7 +24,7 @@ from ..errors import InputError
 from ..metrics import psnr_tensor
 from ..problem import Problem, Result
 from ..runtime import check_memory, keep_freed_memory, seed_everything, training_bytes
-from .loop import StepLoop
+from .loop import StepLoop, host_image
 
 INPUTS = ("noise", "meshgrid", "guide")
 
@@ -108,6 +108,7 @@ class DIPFit(StepLoop):
         self.last_loss = math.nan
         self.last_psnr = math.nan
         self._pending: list[torch.Tensor] = []
+        self.chosen: tuple[int, torch.Tensor] | None = None
         self._good = self._snapshot()
         self._good_loss = math.inf
 
@@ -226,12 +227,21 @@ class DIPFit(StepLoop):
 
     def estimate(self) -> np.ndarray:
         """The current estimate on the host: (H, W, C) float32 in [0, 1] (synchronises)."""
-        return np.ascontiguousarray(self.image[0].detach().float().cpu().permute(1, 2, 0).numpy())
+        return host_image(self.image)
+
+    def choose(self, iteration: int, image: torch.Tensor) -> None:
+        """Return ``image``, the estimate at step ``iteration``, instead of the last one (early
+        stopping picks its best iterate this way)."""
+        self.chosen = (iteration, image)
 
     def result(self) -> Result:
         config = dataclasses.asdict(self.config)
         config.update(method="dip", device=str(self.device), size=list(self.problem.size))
-        return Result(image=self.estimate(), history=self.history, config=config,
+        image = self.estimate()
+        if self.chosen is not None:
+            config["returned_iteration"] = self.chosen[0]
+            image = host_image(self.chosen[1])
+        return Result(image=image, history=self.history, config=config,
                       iterations=self.iteration, seconds=self._elapsed, interrupted=self.interrupted)
 
 

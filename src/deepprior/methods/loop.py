@@ -13,6 +13,7 @@ import threading
 import time
 from typing import Any, Iterable
 
+import numpy as np
 import torch
 
 from ..imageio import atomic_path
@@ -74,6 +75,11 @@ class StepLoop:
             getattr(cb, "on_end", _nothing)(self)
         self.flush()
         return self.result()
+
+
+def host_image(image: torch.Tensor) -> np.ndarray:
+    """(1, C, H, W) on any device → (H, W, C) float32 numpy array (synchronises)."""
+    return np.ascontiguousarray(image[0].detach().float().cpu().permute(1, 2, 0).numpy())
 
 
 def _nothing(_run: StepLoop) -> None:

@@ -27,7 +27,7 @@ from ..metrics import psnr_tensor
 from ..operators import Identity
 from ..problem import Problem, Result
 from ..runtime import check_memory, seed_everything, training_bytes
-from .loop import StepLoop
+from .loop import StepLoop, host_image
 
 
 @dataclass
@@ -205,7 +205,7 @@ class ZSN2NFit(StepLoop):
 
     def estimate(self) -> np.ndarray:
         """The current estimate on the host: (H, W, C) float32 in [0, 1]."""
-        return np.ascontiguousarray(self.image[0].float().cpu().permute(1, 2, 0).numpy())
+        return host_image(self.image)
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue this run bit for bit (CPU)."""
