@@ -12,6 +12,8 @@ from .api import dejpeg, denoise, flash_no_flash, inpaint, restore, super_resolv
 from .errors import DeepPriorError, ImageReadError, ImageTooLargeError, InputError, OutputExistsError
 from .imageio import read_image, write_image
 from .methods.dip import DIPConfig
+from .methods.stopping import EarlyStopping
+from .methods.zeroshot import ZSN2NConfig
 from .metrics import psnr, ssim
 from .presets import get_preset
 from .problem import Problem, Result
@@ -19,6 +21,6 @@ from .problem import Problem, Result
 __all__ = [
     "denoise", "super_resolve", "inpaint", "restore", "dejpeg", "flash_no_flash",
     "read_image", "write_image", "psnr", "ssim", "operators", "callbacks", "presets", "get_preset",
-    "DIPConfig", "Problem", "Result",
+    "DIPConfig", "ZSN2NConfig", "EarlyStopping", "Problem", "Result",
     "DeepPriorError", "InputError", "ImageReadError", "ImageTooLargeError", "OutputExistsError",
 ]

@@ -26,7 +26,8 @@ from .runtime import choose_device
 
 ImageLike = np.ndarray | torch.Tensor
 
-# What ``denoise(method="auto")`` runs.
+# What ``denoise(method="auto")`` runs: zero-shot Noise2Noise, because on a CPU it finishes a
+# full-size photo in about a minute where DIP's fast preset takes tens of minutes (README, Results).
 AUTO_DENOISER = "zs-n2n"
 
 
@@ -118,8 +119,9 @@ def denoise(image: ImageLike, *, method: str = "auto", sigma: float | None = Non
             return_result: bool = False, **options: Any) -> ImageLike | Result:
     """Remove noise.
 
-    method: 'zs-n2n' (Zero-Shot Noise2Noise: seconds), 'dip' (Deep Image Prior: minutes, the
-    best quality), or 'auto': {auto}.
+    method: 'zs-n2n' (Zero-Shot Noise2Noise: seconds), 'dip' (Deep Image Prior: minutes to
+    hours on a CPU), or 'auto' (``AUTO_DENOISER``; the README's Results give both methods' PSNR
+    and time on the benchmark suites).
     sigma: noise std in the image's [0, 1] scale (e.g. 25/255); DIP only, estimated when None.
     It only selects the preset's jitter (the paper uses more at σ ≥ 50/255).
     options: preset ('fast' | 'paper' | a DIPConfig or ZSN2NConfig), iters, seed, device,
