@@ -64,7 +64,8 @@ def main() -> None:
     prepare(dip, out)
     bundled = Path(__file__).resolve().parents[1] / "src/deepprior/data"
     runs = {
-        "denoise": ["denoise", out / "f16_noisy25.tif", "--sigma", "25", "--reference", out / "f16_gt.png"],
+        "denoise": ["denoise", out / "f16_noisy25.tif", "--method", "dip", "--sigma", "25",
+                    "--reference", out / "f16_gt.png"],
         "sr": ["super-resolve", out / "zebra_lr4.png", "--factor", "4", "--reference", out / "zebra_gt.png"],
         "dejpeg": ["dejpeg", dip / "denoising/snail.jpg"],
         "flash": ["flash-no-flash", "--flash", bundled / "cave01_00_flash_256.png",

@@ -71,12 +71,14 @@ def test_reference_report_curve_gif_and_snapshots(images, tmp_path, capsys):
     assert read_image(tmp_path / "curve.png").ndim == 3 and (tmp_path / "p.gif").stat().st_size > 0
 
 
-def test_checkpoint_and_resume_continue_the_same_run(images, tmp_path):
+@pytest.mark.parametrize("method", ["dip", "zs-n2n"])
+def test_checkpoint_and_resume_continue_the_same_run(images, tmp_path, method):
     ckpt = tmp_path / "run.ckpt"
-    common = ["--checkpoint", ckpt, "--every", "2", "--quiet", "--report", tmp_path / "r.json"]
+    common = ["--method", method, "--checkpoint", ckpt, "--every", "2", "--quiet", "--report", tmp_path / "r.json"]
     assert run("denoise", images["rgb"], "-o", tmp_path / "a.png", "--iters", "4", *common) == 0
     assert run("denoise", images["rgb"], "-o", tmp_path / "a.png", "--iters", "6", "--resume", "--force", *common) == 0
-    assert json.loads((tmp_path / "r.json").read_text())["iterations"] == 6
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["iterations"] == 6 and report["config"]["method"] == method
 
 
 def test_ctrl_c_writes_the_result_and_a_checkpoint_to_resume_from(images, tmp_path, monkeypatch, capsys):
@@ -88,7 +90,7 @@ def test_ctrl_c_writes_the_result_and_a_checkpoint_to_resume_from(images, tmp_pa
     original = cli._callbacks
     monkeypatch.setattr(cli, "_callbacks", lambda args, ckpt: original(args, ckpt) + [Interrupt()])
     out = tmp_path / "d.png"
-    assert run("denoise", images["rgb"], "-o", out, "--iters", "50", "--quiet") == 130
+    assert run("denoise", images["rgb"], "-o", out, "--method", "dip", "--iters", "50", "--quiet") == 130
     assert out.exists() and (tmp_path / "d.png.ckpt.pt").exists()
     assert "--resume" in capsys.readouterr().err
 
