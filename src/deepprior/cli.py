@@ -25,10 +25,9 @@ from .metrics import psnr, ssim
 from .runtime import DEVICES
 
 EXAMPLES = {
-    "denoise": "deepprior denoise noisy.png -o clean.png\n"
-               "  deepprior denoise noisy.png -o clean.png --method zs-n2n          # seconds\n"
-               "  deepprior denoise noisy.png -o clean.png --method dip --preset paper --reference gt.png "
-               "--curve curve.png",
+    "denoise": "deepprior denoise noisy.png -o clean.png --sigma 25\n"
+               "  deepprior denoise noisy.png -o clean.png --method zs-n2n          # about a minute\n"
+               "  deepprior denoise noisy.png -o clean.png --preset paper --reference gt.png --curve curve.png",
     "super-resolve": "deepprior super-resolve small.png -o big.png --factor 4",
     "inpaint": "deepprior inpaint photo.png --mask mask.png -o filled.png   # white = known pixel",
     "restore": "deepprior restore img.png --mask kept.png -o out.png          # white = kept pixel",
@@ -77,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("denoise", "remove noise from an image")
     p.add_argument("input", type=Path)
     p.add_argument("--method", choices=("auto", "dip", "zs-n2n"), default="auto",
-                   help="zs-n2n: Zero-Shot Noise2Noise, seconds; dip: Deep Image Prior, minutes; "
-                        f"auto (default): {api.AUTO_DENOISER}, see the README's Results")
+                   help="dip: Deep Image Prior; zs-n2n: Zero-Shot Noise2Noise, faster, lower quality; "
+                        f"auto (default): {api.AUTO_DENOISER}, chosen from the README's Results")
     p.add_argument("--sigma", type=float, help="noise std on the 0–255 scale, for DIP (default: estimated)")
     _common(p)
     p = command("super-resolve", "upscale an image by an integer factor")
