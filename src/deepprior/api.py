@@ -92,10 +92,10 @@ def _mask_array(mask: ImageLike, size: tuple[int, int]) -> np.ndarray:
 
 
 def _solve(task: str, y: _Image, operator: Operator, *, method: str = "dip",
-          preset: str | DIPConfig | ZSN2NConfig = "fast", guide: ImageLike | None = None, reference: ImageLike | None = None,
-          loss: str | Loss = "l2", sigma: float = 25.0, factor: int = 4, device: str = "auto",
-          seed: int | None = None, iters: int | None = None, callbacks: Iterable = (),
-          resume: str | None = None, **overrides: Any) -> Result:
+          preset: str | DIPConfig | ZSN2NConfig = "fast", guide: ImageLike | None = None,
+          reference: ImageLike | None = None, loss: str | Loss = "l2", sigma: float = 25.0,
+          factor: int = 4, device: str = "auto", seed: int | None = None, iters: int | None = None,
+          callbacks: Iterable = (), resume: str | None = None, **overrides: Any) -> Result:
     """Build the Problem and the configuration of ``task``, run the method, return the caller's image."""
     if isinstance(preset, (DIPConfig, ZSN2NConfig)):
         config = replace(preset, **{k: v for k, v in dict(seed=seed, iters=iters, **overrides).items()
