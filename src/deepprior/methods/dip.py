@@ -199,10 +199,7 @@ class DIPFit(StepLoop):
                 "config": dataclasses.asdict(self.config)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        ours = dataclasses.asdict(self.config)
-        changed = sorted(k for k in ours if k != "iters" and state["config"].get(k) != ours[k])
-        if changed:
-            raise InputError(f"the checkpoint was made with a different configuration ({', '.join(changed)})")
+        self.check_same_config(state)
         if state["z"].shape != self.z.shape:
             raise InputError("the checkpoint was made for an image of another size")
         to = self.device
@@ -237,10 +234,9 @@ class DIPFit(StepLoop):
     def result(self) -> Result:
         config = dataclasses.asdict(self.config)
         config.update(method="dip", device=str(self.device), size=list(self.problem.size))
-        image = self.estimate()
         if self.chosen is not None:
             config["returned_iteration"] = self.chosen[0]
-            image = host_image(self.chosen[1])
+        image = host_image(self.image if self.chosen is None else self.chosen[1])
         return Result(image=image, history=self.history, config=config,
                       iterations=self.iteration, seconds=self._elapsed, interrupted=self.interrupted)
 

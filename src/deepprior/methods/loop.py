@@ -7,6 +7,7 @@ for bit), and optionally ``flush()`` (work left after the last step). Callbacks
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import threading
@@ -16,6 +17,7 @@ from typing import Any, Iterable
 import numpy as np
 import torch
 
+from ..errors import InputError
 from ..imageio import atomic_path
 from ..problem import Result
 
@@ -47,6 +49,13 @@ class StepLoop:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         raise NotImplementedError
+
+    def check_same_config(self, state: dict[str, Any], free: tuple[str, ...] = ("iters",)) -> None:
+        """Refuse a checkpoint whose configuration differs from ours in a field outside ``free``."""
+        ours = dataclasses.asdict(self.config)
+        changed = sorted(k for k in ours if k not in free and state["config"].get(k) != ours[k])
+        if changed:
+            raise InputError(f"the checkpoint was made with a different configuration ({', '.join(changed)})")
 
     def save(self, path: str | os.PathLike) -> None:
         """Write a checkpoint (``state_dict``) atomically: temporary file, then rename."""

@@ -217,10 +217,7 @@ class ZSN2NFit(StepLoop):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if state.get("method") != "zs-n2n":
             raise InputError("the checkpoint was not written by a zero-shot Noise2Noise run")
-        ours = dataclasses.asdict(self.config)
-        changed = sorted(k for k in ours if k not in ("iters", "tile") and state["config"].get(k) != ours[k])
-        if changed:
-            raise InputError(f"the checkpoint was made with a different configuration ({', '.join(changed)})")
+        self.check_same_config(state, free=("iters", "tile"))
         if state["size"] != list(self.problem.size):
             raise InputError("the checkpoint was made for an image of another size")
         self.iteration = state["iteration"]
