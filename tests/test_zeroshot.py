@@ -8,8 +8,8 @@ import deepprior as dp
 from deepprior import nets
 from deepprior.errors import InputError
 from deepprior.methods import solve
-from deepprior.methods.zeroshot import (ZSN2NConfig, ZSN2NFit, dihedral, pair_downsample, tiled,
-                                        undo_dihedral, zs_n2n_loss)
+from deepprior.methods.tiles import tiled
+from deepprior.methods.zeroshot import ZSN2NConfig, ZSN2NFit, dihedral, pair_downsample, undo_dihedral, zs_n2n_loss
 from deepprior.operators import Downsample
 from deepprior.problem import Problem
 

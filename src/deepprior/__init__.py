@@ -7,7 +7,7 @@
 """
 __version__ = "0.1.0"
 
-from . import callbacks, operators, presets
+from . import callbacks, n2n, operators, presets
 from .api import dejpeg, denoise, flash_no_flash, inpaint, restore, super_resolve
 from .errors import DeepPriorError, ImageReadError, ImageTooLargeError, InputError, OutputExistsError
 from .imageio import read_image, write_image
@@ -20,7 +20,7 @@ from .problem import Problem, Result
 
 __all__ = [
     "denoise", "super_resolve", "inpaint", "restore", "dejpeg", "flash_no_flash",
-    "read_image", "write_image", "psnr", "ssim", "operators", "callbacks", "presets", "get_preset",
+    "read_image", "write_image", "psnr", "ssim", "operators", "callbacks", "presets", "get_preset", "n2n",
     "DIPConfig", "ZSN2NConfig", "EarlyStopping", "Problem", "Result",
     "DeepPriorError", "InputError", "ImageReadError", "ImageTooLargeError", "OutputExistsError",
 ]

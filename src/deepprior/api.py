@@ -6,6 +6,7 @@ channel is alpha, carried through untouched), or torch tensors (H, W), (C, H, W)
 """
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable
@@ -121,13 +122,17 @@ def denoise(image: ImageLike, *, method: str = "auto", sigma: float | None = Non
     """Remove noise.
 
     method: 'dip' (Deep Image Prior: minutes to hours on a CPU), 'zs-n2n' (Zero-Shot
-    Noise2Noise: about a minute for a full-size photo, lower quality), or 'auto'
-    (``AUTO_DENOISER``; the README's Results give both methods' PSNR and time).
+    Noise2Noise: about a minute for a full-size photo, lower quality), 'n2n' (the Noise2Noise
+    model shipped with deepprior, trained on grey Gaussian noise σ ≤ 50: seconds; colour images
+    channel by channel), or 'auto' (``AUTO_DENOISER``; the README's Results give each method's
+    PSNR and time).
     sigma: noise std in the image's [0, 1] scale (e.g. 25/255); DIP only, estimated when None.
     It only selects the preset's jitter (the paper uses more at σ ≥ 50/255).
     options: preset ('fast' | 'paper' | a DIPConfig or ZSN2NConfig), iters, seed, device,
     reference, callbacks, resume, and any field of the method's configuration.
     """
+    if method == "n2n":
+        return _finish(_pretrained_n2n(image, options.get("device", "auto")), return_result)
     y = _Image.of(image)
     preset = options.get("preset")
     if isinstance(preset, (DIPConfig, ZSN2NConfig)):
@@ -140,6 +145,18 @@ def denoise(image: ImageLike, *, method: str = "auto", sigma: float | None = Non
     result = _solve("denoise", y, as_operator(None), method=method, sigma=25.0 if sigma is None else sigma * 255,
                     **options)
     return _finish(result, return_result)
+
+
+def _pretrained_n2n(image: ImageLike, device: str) -> Result:
+    from . import n2n
+
+    start = time.perf_counter()
+    model = n2n.pretrained(device)
+    restored = model.denoise(image)
+    seconds = time.perf_counter() - start
+    config = {"method": "n2n", "task": "denoise", "model": n2n.PRETRAINED.name, "device": str(model.device),
+              "trained": model.info}
+    return Result(image=restored, config=config, seconds=seconds)
 
 
 def dejpeg(image: ImageLike, *, return_result: bool = False, **options: Any) -> ImageLike | Result:

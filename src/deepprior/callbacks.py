@@ -6,6 +6,7 @@ loss) synchronises, so callbacks do it only when they act, every ``every`` steps
 """
 from __future__ import annotations
 
+import math
 import os
 import time
 from pathlib import Path
@@ -49,7 +50,7 @@ class ProgressBar(Callback):
         if time.monotonic() - self._shown > 0.5:
             self._shown = time.monotonic()
             postfix = {"loss": f"{run.last_loss:.2e}"}
-            if run.reference is not None:
+            if math.isfinite(getattr(run, "last_psnr", math.nan)):  # against a reference, or validation
                 postfix["psnr"] = f"{run.last_psnr:.2f}"
             self.bar.set_postfix(postfix, refresh=False)
 

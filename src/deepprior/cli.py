@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from . import __version__, api, bench, callbacks as cbs
+from . import __version__, api, bench, callbacks as cbs, cli_n2n
 from .errors import DeepPriorError, InputError, OutputExistsError
 from .imageio import atomic_path, read_image, split_alpha, write_image
 from .methods.stopping import EarlyStopping
@@ -34,6 +34,8 @@ EXAMPLES = {
     "dejpeg": "deepprior dejpeg photo.jpg -o out.png",
     "flash-no-flash": "deepprior flash-no-flash --flash f.jpg --no-flash nf.jpg -o out.png",
     "demo": "deepprior demo --out demo_out",
+    "n2n": "deepprior n2n train --images photos/ --noise gaussian:0-50 --out model/\n"
+           "  deepprior n2n apply model/ noisy.png -o clean.png",
 }
 
 
@@ -75,8 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("denoise", "remove noise from an image")
     p.add_argument("input", type=Path)
-    p.add_argument("--method", choices=("auto", "dip", "zs-n2n"), default="auto",
+    p.add_argument("--method", choices=("auto", "dip", "zs-n2n", "n2n"), default="auto",
                    help="dip: Deep Image Prior; zs-n2n: Zero-Shot Noise2Noise, faster, lower quality; "
+                        "n2n: the shipped Noise2Noise model (grey Gaussian noise, seconds); "
                         f"auto (default): {api.AUTO_DENOISER}, chosen from the README's Results")
     p.add_argument("--sigma", type=float, help="noise std on the 0–255 scale, for DIP (default: estimated)")
     _common(p)
@@ -104,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-flash", type=Path, required=True)
     _common(p)
     bench.add_parser(sub)
+    cli_n2n.add_parser(sub)
     p = command("demo", "denoise a bundled image with synthetic noise and print the PSNR gain")
     p.add_argument("--out", type=Path, default=Path("demo_out"), help="folder for the images (default demo_out)")
     p.add_argument("--sigma", type=float, default=25.0)
@@ -132,6 +136,8 @@ def _callbacks(args: argparse.Namespace, checkpoint: Path) -> list:
 def _run(args: argparse.Namespace) -> int:
     if args.command == "bench":
         return bench.run(args)
+    if args.command == "n2n":
+        return cli_n2n.run(args)
     for path in _outputs(args):
         if path.exists() and not args.force:
             raise OutputExistsError(f"'{path}' exists; pass --force to overwrite it")

@@ -35,6 +35,19 @@ _NO_ALPHA = {"JPEG", "BMP"}  # formats that cannot store alpha
 
 # --------------------------------------------------------------------------- reading
 
+def list_images(folder: str | os.PathLike) -> list[Path]:
+    """The image files directly in ``folder``, sorted by name (hidden files skipped); raises
+    InputError for a missing folder or one with no images."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"'{folder}' is not a folder of images")
+    images = sorted(p for p in folder.iterdir()
+                    if p.is_file() and p.suffix.lower() in _FORMATS and not p.name.startswith("."))
+    if not images:
+        raise InputError(f"no images in '{folder}' (looked for {', '.join(sorted(_FORMATS))})")
+    return images
+
+
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image file into an (H, W), (H, W, 2), (H, W, 3) or (H, W, 4) array.
 

@@ -20,6 +20,17 @@ def l1(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.mean(torch.abs(prediction - target))
 
 
+def masked_l2(prediction: torch.Tensor, target: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+    """L2 over the pixels where ``known`` (B, 1, H, W) is 1: targets with dropped pixels."""
+    return torch.sum(known * (prediction - target) ** 2) / (known.sum() * prediction.shape[1]).clamp(min=1)
+
+
+def annealed_l0(prediction: torch.Tensor, target: torch.Tensor, gamma: float) -> torch.Tensor:
+    """``mean((|prediction − target| + 1e-8) ** gamma)``: L2 at γ = 2, L1 at 1, and towards the
+    mode as γ → 0 (Noise2Noise anneals γ from 2 to 0 for random-valued impulse noise)."""
+    return torch.mean((torch.abs(prediction - target) + 1e-8) ** gamma)
+
+
 LOSSES: dict[str, Loss] = {"l2": l2, "l1": l1}
 
 

@@ -50,6 +50,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--iters", type=int, help="override the presets' step counts (not the full protocol)")
         p.add_argument("--no-probe", action="store_true", help="skip timing the paper preset (no speed ratio)")
         p.add_argument("--out", type=Path, default=Path("results/bench") / name)
+    from .n2n import add_parser as add_n2n
+    add_n2n(suites)
     p = suites.add_parser(
         "speed", formatter_class=argparse.RawDescriptionHelpFormatter,
         help="seconds per DIP step: presets against a straightforward implementation",
@@ -66,6 +68,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.suite == "n2n":
+        from .n2n import run as run_n2n
+        return run_n2n(args)
     return _speed(args) if args.suite == "speed" else _quality(args)
 
 

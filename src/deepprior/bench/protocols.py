@@ -24,11 +24,10 @@ import numpy as np
 from PIL import Image
 
 from ..errors import InputError
-from ..imageio import read_image, to_float
+from ..imageio import list_images, read_image, to_float
 from ..metrics import psnr, ssim
 from . import published
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
 SR_BORDER = 4
 SET12_NAMES = {"01": "C.man", "02": "House", "03": "Peppers", "08": "Lena", "09": "Barbara",
                "10": "Boat", "11": "Man", "12": "Couple"}
@@ -79,15 +78,6 @@ def data_root(given: str | os.PathLike | None = None) -> Path:
             return Path(candidate)
     raise InputError(f"benchmark data not found (looked in {', '.join(map(str, filter(None, candidates)))}); "
                      f"pass --data DIR or set DEEPPRIOR_DATA")
-
-
-def list_images(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        raise InputError(f"'{folder}' is not a folder of images")
-    images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
-    if not images:
-        raise InputError(f"no images in '{folder}'")
-    return images
 
 
 def _load(path: Path, crop: int | None, multiple: int = 1) -> np.ndarray:

@@ -28,6 +28,7 @@ from ..operators import Identity
 from ..problem import Problem, Result
 from ..runtime import check_memory, seed_everything, training_bytes
 from .loop import StepLoop, host_image
+from .tiles import tiled
 
 
 @dataclass
@@ -91,22 +92,6 @@ def dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
 def undo_dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
     x = x.flip(-1) if k >= 4 else x
     return torch.rot90(x, -(k % 4), dims=(-2, -1))
-
-
-def tiled(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int, margin: int) -> torch.Tensor:
-    """``fn`` over (B, C, H, W) in ``tile``² tiles, each computed with ``margin`` pixels of context;
-    equal to ``fn(x)`` when each output pixel of ``fn`` depends only on inputs within ``margin``."""
-    height, width = x.shape[-2:]
-    if height <= tile and width <= tile:
-        return fn(x)
-    out = torch.empty_like(x)
-    for top in range(0, height, tile):
-        for left in range(0, width, tile):
-            t0, l0 = max(top - margin, 0), max(left - margin, 0)
-            bottom, right = min(top + tile, height), min(left + tile, width)
-            piece = fn(x[..., t0:min(bottom + margin, height), l0:min(right + margin, width)])
-            out[..., top:bottom, left:right] = piece[..., top - t0:bottom - t0, left - l0:right - l0]
-    return out
 
 
 class ZSN2NFit(StepLoop):

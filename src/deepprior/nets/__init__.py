@@ -14,10 +14,12 @@ from torch import nn
 from ..errors import InputError
 from .skip import SkipConfig, SkipNet
 from .tiny import TinyConfig, TinyDenoiser
+from .unet import UNet, UNetConfig
 
 NETS: dict[str, tuple[type[nn.Module], type]] = {
     "skip": (SkipNet, SkipConfig),
     "tiny": (TinyDenoiser, TinyConfig),
+    "unet": (UNet, UNetConfig),
 }
 
 
@@ -33,4 +35,4 @@ def build(name: str, in_channels: int, out_channels: int, params: dict[str, Any]
     return cls(in_channels, out_channels, config_cls(**(params or {})))
 
 
-__all__ = ["NETS", "build", "SkipConfig", "SkipNet", "TinyConfig", "TinyDenoiser"]
+__all__ = ["NETS", "build", "SkipConfig", "SkipNet", "TinyConfig", "TinyDenoiser", "UNet", "UNetConfig"]

@@ -1,0 +1,133 @@
+"""``deepprior bench n2n``: Noise2Noise against its clean-target twin and classical denoisers.
+
+Trains the U-Net on Train400 (grey) with Gaussian σ ~ U[0, 50] twice, with noisy and with clean
+targets, under the same step budget, seed and crops; scores both, NLM and BM3D on Set12 at one σ
+(noise added in float, not clipped, seeded per image: the grey-set convention of DnCNN/BM3D).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import n2n
+from ..errors import InputError
+from ..imageio import atomic_path
+from .baselines import BASELINES, bm3d_available
+from .protocols import Case, data_root
+from .runner import environment
+
+HELP = ("train on Train400 (grey, Gaussian σ ~ U[0, 50]) with noisy and with clean targets under one budget; "
+        "score on Set12 at σ (float noise, not clipped) against NLM and BM3D")
+
+
+def add_parser(suites: argparse._SubParsersAction) -> None:
+    p = suites.add_parser("n2n", help="Noise2Noise: noisy vs clean targets, against NLM/BM3D",
+                          description=HELP + ".", formatter_class=argparse.RawDescriptionHelpFormatter,
+                          epilog="examples:\n  deepprior bench n2n --iters 6000 --width 32 --lr 1e-3\n"
+                                 "  deepprior bench n2n --iters 50 --width 8 --limit 2 --out results/quick")
+    p.add_argument("--data", type=Path, help="folder holding Train400/ and Set12/ (default: shared/data)")
+    p.add_argument("--sigma", type=float, default=25.0, help="test σ on the 0–255 scale (default 25)")
+    p.add_argument("--targets", default="noisy,clean", help="which trainings to run (default noisy,clean)")
+    p.add_argument("--baselines", default="nlm,bm3d", help="classical denoisers to score (default nlm,bm3d)")
+    p.add_argument("--iters", type=int, default=6000)
+    p.add_argument("--width", type=int, default=32)
+    p.add_argument("--depth", type=int, default=5)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--crop", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--holdout", type=int, default=8, help="Train400 images held out for validation")
+    p.add_argument("--limit", type=int, help="score only the first N Set12 images (not the full protocol)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--parallel", action="store_true",
+                   help="train the targets at once, one process each, sharing the cores equally")
+    p.add_argument("--ship", type=Path, help="also copy the noisy-target model here, weights in float16")
+    p.add_argument("--out", type=Path, default=Path("results/bench/n2n"))
+
+
+def run(args: argparse.Namespace) -> int:
+    root = data_root(args.data)
+    targets = [t for t in args.targets.split(",") if t]
+    baselines = [b for b in args.baselines.split(",") if b]
+    if set(targets) - {"noisy", "clean"} or set(baselines) - set(BASELINES):
+        raise InputError(f"--targets takes noisy,clean and --baselines some of {', '.join(BASELINES)}")
+    if "bm3d" in baselines and not bm3d_available():
+        print("bench: bm3d is not installed (pip install 'deepprior[bench]'; non-commercial licence): skipped")
+        baselines.remove("bm3d")
+    noise = f"gaussian:{args.sigma:g}"
+    test = n2n.noisy_test_set(root / "Set12", noise, seed=args.seed)[:args.limit]
+    settings = dict(holdout=args.holdout, iters=args.iters, width=args.width, depth=args.depth, batch=args.batch,
+                    crop=args.crop, lr=args.lr, seed=args.seed)
+    jobs = [(root / "Train400", args.out / f"{t}_targets", t, settings) for t in targets]
+    if args.parallel and len(jobs) > 1:
+        threads = max(1, (os.cpu_count() or 1) // len(jobs))
+        with ProcessPoolExecutor(len(jobs), mp_context=multiprocessing.get_context("spawn")) as pool:
+            timings = list(pool.map(_train, jobs, [threads] * len(jobs)))
+    else:
+        timings = [_train(job) for job in jobs]
+    scores: dict[str, dict[str, Any]] = {}
+    for (_, folder, target, _), (wall, cpu) in zip(jobs, timings):
+        model = n2n.load(folder / "last.pt", device="cpu")
+        scores[f"N2N, {target} targets"] = {**n2n.evaluate(model, test), "train_wall_s": wall, "train_cpu_s": cpu,
+                                            "val_psnr": model.info["val_psnr"]}
+        if target == "noisy" and args.ship:
+            model.model.save(args.ship, half=True)
+    for name in baselines:
+        start = time.perf_counter()
+        rows = []
+        for item in test:
+            case = Case("denoise", item.name, f"σ{args.sigma:g}", item.clean[0], item.noisy[0], sigma=args.sigma)
+            rows.append({"name": item.name, "psnr": case.psnr(BASELINES[name][1](case)), "ssim": np.nan})
+        scores[name.upper()] = {"images": rows, "psnr": float(np.mean([r["psnr"] for r in rows])),
+                                "seconds": time.perf_counter() - start}
+    text = _markdown(scores, args, len(test))
+    args.out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(args.out / "results.md") as tmp:
+        tmp.write_text(text)
+    with atomic_path(args.out / "results.json") as tmp:
+        tmp.write_text(json.dumps({"scores": scores, "args": {k: str(v) for k, v in vars(args).items()},
+                                   "environment": environment()}, indent=1, default=float))
+    print(text)
+    return 0
+
+
+def _train(job: tuple[Path, Path, str, dict[str, Any]], threads: int | None = None) -> tuple[float, float]:
+    """Train one model into its folder; returns (wall, CPU) seconds of the training."""
+    images, folder, target, settings = job
+    if threads:
+        torch.set_num_threads(threads)
+    if folder.exists():
+        shutil.rmtree(folder)
+    wall, cpu = time.perf_counter(), time.process_time()
+    n2n.train(images, out=folder, noise="gaussian:0-50", targets=target, device="cpu", progress=False if threads else None,
+              val_every=max(1, settings["iters"] // 20), **settings)
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _markdown(scores: dict[str, dict[str, Any]], args: argparse.Namespace, count: int) -> str:
+    names = [r["name"] for r in next(iter(scores.values()))["images"]]
+    reduced = " — REDUCED (not all of Set12)" if args.limit else ""
+    lines = [f"# Noise2Noise on Set12, σ = {args.sigma:g}{reduced}", "",
+             f"Protocol: {HELP}. U-Net width {args.width}, depth {args.depth}; {args.iters} steps of "
+             f"{args.batch}×{args.crop}² crops, Adam lr {args.lr:g} (β2 0.99, cosine ramp-down over the last 30 %), "
+             f"seed {args.seed}; {count} test images.", "",
+             "| method | " + " | ".join(names) + " | mean PSNR | training (wall / CPU) |",
+             "|---|" + "---|" * (len(names) + 2)]
+    for method, s in scores.items():
+        cells = " | ".join(f"{r['psnr']:.2f}" for r in s["images"])
+        cost = (f"{s['train_wall_s'] / 60:.1f} min / {s['train_cpu_s'] / 60:.1f} CPU-min" if "train_wall_s" in s
+                else f"{s['seconds']:.0f} s to denoise")
+        lines.append(f"| {method} | {cells} | **{s['psnr']:.2f}** | {cost} |")
+    noisy, clean = scores.get("N2N, noisy targets"), scores.get("N2N, clean targets")
+    if noisy and clean:
+        lines += ["", f"Noisy targets minus clean targets: {noisy['psnr'] - clean['psnr']:+.2f} dB."]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,107 @@
+"""``deepprior n2n train|apply|eval``: Noise2Noise from the command line (see ``deepprior.n2n``)."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from . import n2n
+from .errors import OutputExistsError
+from .imageio import atomic_path, read_image, write_image
+from .noise import NOISE_KINDS
+from .runtime import DEVICES
+
+TRAIN_EXAMPLES = """examples:
+  deepprior n2n train --images photos/ --noise gaussian:0-50 --out model/        # synthetic pairs
+  deepprior n2n train --pairs captures/ --out model/   # a_0001.png + b_0001.png, or burst sub-folders
+  deepprior n2n train --images photos/ --targets clean --out model_clean/       # the clean baseline
+  deepprior n2n train --images photos/ --noise text --out model_text/           # L1 for text overlays
+  deepprior n2n train … --out model/ --resume                                   # after Ctrl-C
+  torchrun --nproc_per_node=2 -m deepprior n2n train --images photos/ --out model/
+
+noise: KIND, KIND:LEVEL or KIND:LOW-HIGH with KIND one of """ + ", ".join(NOISE_KINDS) + """;
+  gaussian σ on the 0–255 scale, poisson λ, the others a probability. Without levels, the
+  Noise2Noise paper's training range (gaussian 0-50, poisson 0.001-50, bernoulli 0-0.95,
+  text 0-0.5, impulse 0-0.95); the loss follows the noise (l2, masked_l2, l1, annealed l0)."""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    top = sub.add_parser("n2n", help="Noise2Noise: train a denoiser on noisy data, apply it, evaluate it",
+                         description="Noise2Noise (Lehtinen et al. 2018): learn to denoise from pairs of "
+                                     "noisy images, never a clean one.")
+    commands = top.add_subparsers(dest="n2n_command", required=True, metavar="SUBCOMMAND")
+    raw = argparse.RawDescriptionHelpFormatter
+
+    p = commands.add_parser("train", help="train a model", epilog=TRAIN_EXAMPLES, formatter_class=raw)
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--images", type=Path, help="folder of clean images, corrupted on the fly by --noise")
+    source.add_argument("--pairs", type=Path, help="folder of real noisy pairs (a_*/b_*) or burst sub-folders")
+    p.add_argument("--out", type=Path, required=True, help="folder for best.pt, last.pt, checkpoint.pt, curve.png")
+    p.add_argument("--noise", default="gaussian:0-50", help="synthetic noise (see below; default gaussian:0-50)")
+    p.add_argument("--targets", choices=("noisy", "clean"), default="noisy",
+                   help="noisy: Noise2Noise (default); clean: the supervised baseline")
+    p.add_argument("--loss", choices=("auto", "l2", "masked_l2", "l1", "l0"), default="auto",
+                   help="default: the one the noise calls for")
+    p.add_argument("--val", type=Path, help="held-out folder (clean images, or pairs with --pairs)")
+    p.add_argument("--holdout", type=int, default=0, help="hold the last N training images out for validation")
+    p.add_argument("--iters", type=int, default=5000, help="training steps (default 5000)")
+    p.add_argument("--batch", type=int, default=16, help="crops per step (default 16)")
+    p.add_argument("--crop", type=int, default=64, help="crop side (default 64)")
+    p.add_argument("--width", type=int, default=48, help="U-Net encoder channels (paper 48)")
+    p.add_argument("--depth", type=int, default=5, help="U-Net poolings (paper 5)")
+    p.add_argument("--lr", type=float, default=3e-4, help="Adam learning rate (paper 3e-4)")
+    p.add_argument("--val-every", type=int, default=250, help="steps between validations and checkpoints")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--device", default="auto", choices=DEVICES)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = commands.add_parser("apply", help="denoise images with a trained model",
+                            epilog="example:\n  deepprior n2n apply model/ noisy.png -o clean.png --tile 512",
+                            formatter_class=raw)
+    p.add_argument("model", type=Path, help="a model file, or a training folder (its best.pt)")
+    p.add_argument("input", type=Path)
+    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("--tile", type=int, default=512, help="tile side for large images (default 512)")
+    p.add_argument("--device", default="auto", choices=DEVICES)
+    p.add_argument("--force", action="store_true", help="overwrite the output")
+
+    p = commands.add_parser("eval", help="PSNR/SSIM of a model on clean images with synthetic noise",
+                            epilog="example:\n  deepprior n2n eval model/ --images clean_test/ --noise gaussian:25",
+                            formatter_class=raw)
+    p.add_argument("model", type=Path)
+    p.add_argument("--images", type=Path, required=True)
+    p.add_argument("--noise", default="gaussian:25", help="noise at its test level (default gaussian:25)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", type=Path, help="also write the scores here")
+    p.add_argument("--device", default="auto", choices=DEVICES)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.n2n_command == "train":
+        model = n2n.train(args.images, args.pairs, args.out, val=args.val, holdout=args.holdout, resume=args.resume,
+                          device=args.device, progress=not args.quiet, noise=args.noise, targets=args.targets,
+                          loss=args.loss, iters=args.iters, batch=args.batch, crop=args.crop, width=args.width,
+                          depth=args.depth, lr=args.lr, val_every=args.val_every, seed=args.seed)
+        score = model.info.get("val_psnr")
+        if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for all
+            return 0
+        print(f"trained {model.info['iterations']} steps; models in {args.out}/"
+              + (f"; validation PSNR {score:.2f} dB" if score == score else ""))
+        return 0
+    if args.n2n_command == "apply":
+        if args.output.exists() and not args.force:
+            raise OutputExistsError(f"'{args.output}' exists; pass --force to overwrite it")
+        restored = n2n.load(args.model, args.device).denoise(read_image(args.input), tile=args.tile)
+        write_image(args.output, restored, overwrite=True)
+        print(f"wrote {args.output}")
+        return 0
+    scores = n2n.evaluate(n2n.load(args.model, args.device), args.images, args.noise, seed=args.seed)
+    for row in scores["images"]:
+        print(f"{row['name']:>12}  {row['psnr']:6.2f} dB  SSIM {row['ssim']:.4f}  (noisy {row['noisy_psnr']:.2f})")
+    print(f"{'mean':>12}  {scores['psnr']:6.2f} dB  SSIM {scores['ssim']:.4f}  ({args.noise})")
+    if args.json:
+        with atomic_path(args.json) as tmp:
+            tmp.write_text(json.dumps(scores, indent=1))
+    return 0

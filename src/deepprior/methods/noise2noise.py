@@ -1,0 +1,323 @@
+"""Noise2Noise (Lehtinen et al., ICML 2018): train a denoiser from noisy pairs, never a clean image.
+
+The network (``nets.unet``) maps one noisy view of a scene to another, independently corrupted
+one. The loss decides which statistic of the target it learns: L2 the mean (zero-mean noise),
+L2 masked to the target's known pixels (Bernoulli dropout), L1 the median (text overlays), and
+an annealed ``(|d| + 1e-8)^γ``, γ from 2 to 0, the mode (random-valued impulses). With
+``targets="clean"`` the same training runs against the clean image: the baseline it matches.
+
+``N2NTraining`` is one training run (a ``StepLoop``: progress, checkpoints and Ctrl-C come from
+callbacks); ``N2NModel`` is a trained network with its description, saved as one file.
+Under ``torchrun`` the training is data-parallel (``DistributedDataParallel``; each process
+draws its own crops, rank 0 validates and writes files).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from .. import nets
+from ..errors import InputError
+from ..imageio import atomic_path
+from ..losses import annealed_l0, l1, l2, masked_l2
+from ..metrics import psnr_tensor
+from ..noise import NoiseModel, parse_noise
+from ..runtime import check_memory, seed_everything, training_bytes
+from ..trainingdata import TrainingSet
+from .loop import StepLoop
+from .tiles import tiled
+
+MODEL_FORMAT = "deepprior.n2n"
+TRAINING_LOSSES = ("auto", "l2", "masked_l2", "l1", "l0")
+
+
+@dataclass
+class N2NConfig:
+    """Everything that defines a Noise2Noise training run (JSON-serialisable).
+
+    noise:     the synthetic noise (``noise.parse_noise``: ``gaussian:0-50``, ``text``, …); with
+               real pairs it only names the default loss and the validation noise.
+    targets:   ``noisy`` (Noise2Noise) or ``clean`` (the supervised baseline; synthetic only).
+    loss:      ``auto`` (the one the noise calls for), ``l2``, ``masked_l2``, ``l1`` or ``l0``.
+    width, depth: the U-Net's encoder channels and number of 2× poolings (paper: 48, 5).
+    crop, batch:  random crops per step and their side.
+    lr, rampdown: Adam's learning rate (β2 = 0.99), cosine ramp-down over the last fraction.
+    val_every: steps between validations (and checkpoints).
+    """
+
+    noise: str = "gaussian:0-50"
+    targets: str = "noisy"
+    loss: str = "auto"
+    width: int = 48
+    depth: int = 5
+    crop: int = 64
+    batch: int = 16
+    iters: int = 5000
+    lr: float = 3e-4
+    rampdown: float = 0.3
+    val_every: int = 250
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        parse_noise(self.noise)
+        if self.targets not in ("noisy", "clean"):
+            raise InputError(f"targets must be 'noisy' or 'clean', got {self.targets!r}")
+        if self.loss not in TRAINING_LOSSES:
+            raise InputError(f"unknown loss {self.loss!r}; choose one of {', '.join(TRAINING_LOSSES)}")
+        if min(self.iters, self.batch, self.val_every) < 1 or not 0 <= self.rampdown <= 1:
+            raise InputError("iters, batch and val_every must be positive and rampdown in [0, 1]")
+        if self.crop < 2 ** self.depth:
+            raise InputError(f"crop must be at least 2**depth = {2 ** self.depth} pixels, got {self.crop}")
+
+    @property
+    def noise_model(self) -> NoiseModel:
+        return parse_noise(self.noise)
+
+    @property
+    def loss_name(self) -> str:
+        return self.noise_model.loss if self.loss == "auto" else self.loss
+
+
+def learning_rate(config: N2NConfig, iteration: int) -> float:
+    """Constant, then a cosine ramp-down to 0 over the last ``rampdown`` of the run."""
+    start = 1 - config.rampdown
+    progress = iteration / config.iters
+    if progress <= start:
+        return config.lr
+    return config.lr * 0.5 * (1 + math.cos(math.pi * (progress - start) / config.rampdown))
+
+
+def training_loss(name: str, prediction: torch.Tensor, target: torch.Tensor, known: torch.Tensor,
+                  progress: float) -> torch.Tensor:
+    """The loss ``name`` at ``progress`` in [0, 1] of the run (γ of l0 goes linearly 2 → 0)."""
+    if name == "l2":
+        return l2(prediction, target)
+    if name == "masked_l2":
+        return masked_l2(prediction, target, known)
+    if name == "l1":
+        return l1(prediction, target)
+    return annealed_l0(prediction, target, 2.0 * (1.0 - progress))
+
+
+@dataclass
+class Validation:
+    """Fixed held-out examples: noisy inputs, their targets (noisy or clean) and known-pixel maps,
+    and the clean images when known (then validation reports PSNR)."""
+
+    inputs: list[torch.Tensor]
+    targets: list[torch.Tensor]
+    known: list[torch.Tensor]
+    clean: list[torch.Tensor] | None
+
+    @classmethod
+    def build(cls, data: TrainingSet, config: N2NConfig) -> "Validation":
+        """Each image corrupted at the noise's test level (seeded), or the first two frames of
+        each burst; each (1, C, H, W)."""
+        noise = config.noise_model.at(config.noise_model.test)
+        inputs, targets, known, clean = [], [], [], []
+        for i, frames in enumerate(data.bursts):
+            first = torch.from_numpy(frames[0][None])
+            if data.real_pairs:
+                inputs.append(first)
+                targets.append(torch.from_numpy(frames[1][None]))
+                known.append(torch.ones_like(first[:, :1]))
+                continue
+            rng = np.random.default_rng([config.seed, 10_000 + i])
+            noisy, _ = noise.corrupt(frames[0][None], [noise.test], rng)
+            target, mask = noise.corrupt(frames[0][None], [noise.test], rng)
+            inputs.append(torch.from_numpy(noisy))
+            targets.append(torch.from_numpy(target) if config.targets == "noisy" else first)
+            known.append(torch.from_numpy(mask) if config.targets == "noisy" else torch.ones_like(first[:, :1]))
+            clean.append(first)
+        return cls(inputs, targets, known, None if data.real_pairs else clean)
+
+
+class N2NTraining(StepLoop):
+    """One Noise2Noise training run on ``data``, validated on ``validation`` if given.
+
+    Callbacks see ``iteration``, ``config``, ``last_loss``, ``last_psnr`` (validation PSNR),
+    ``validated`` (true on a step that validated), ``improved`` (that validation was the best so
+    far), ``history`` and ``is_main`` (rank 0).
+    """
+
+    def __init__(self, data: TrainingSet, config: N2NConfig, validation: Validation | None = None,
+                 device: str | torch.device = "cpu"):
+        super().__init__()
+        if data.real_pairs and config.targets == "clean":
+            raise InputError("clean targets need clean images (--images), not real noisy pairs")
+        data.check_crop(config.crop)
+        self.data, self.config, self.validation = data, config, validation
+        self.device = torch.device(device)
+        self.noise = config.noise_model
+        self.loss_name = config.loss_name
+        self.distributed = dist.is_available() and dist.is_initialized()
+        self.rank = dist.get_rank() if self.distributed else 0
+        self.is_main = self.rank == 0
+        seed_everything(config.seed)
+        self.net = nets.build("unet", data.channels, data.channels, {"width": config.width, "depth": config.depth})
+        shape = (config.batch, data.channels, config.crop, config.crop)
+        check_memory(training_bytes(self.net, shape), self.device, "Noise2Noise training")
+        self.net.to(self.device)
+        self.model = self.net
+        if self.distributed:
+            from torch.nn.parallel import DistributedDataParallel
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.model = DistributedDataParallel(self.net, device_ids=ids)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr, betas=(0.9, 0.99), eps=1e-8)
+        self.iteration = 0
+        self.history: dict[str, list] = {"loss": [], "seconds": [], "psnr": [], "val_loss": []}
+        self.last_loss = self.last_psnr = math.nan
+        self.best = -math.inf
+        self.validated = self.improved = False
+        self.reference = None
+        self._pending: list[torch.Tensor] = []
+
+    def batch(self, iteration: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The crops of step ``iteration`` (inputs, targets, known-pixel map of the targets),
+        drawn from a generator seeded by (seed, rank, iteration): a resumed run sees the same."""
+        cfg = self.config
+        rng = np.random.default_rng([cfg.seed, self.rank, iteration])
+        first, second = self.data.crops(cfg.batch, cfg.crop, rng)
+        known = np.ones((cfg.batch, 1, cfg.crop, cfg.crop), np.float32)
+        if not self.data.real_pairs:
+            levels = self.noise.levels(cfg.batch, rng)
+            clean = first
+            first, _ = self.noise.corrupt(clean, levels, rng)
+            second = clean
+            if cfg.targets == "noisy":
+                second, known = self.noise.corrupt(clean, levels, rng)
+        return tuple(torch.from_numpy(a).to(self.device) for a in (first, second, known))
+
+    def step(self) -> None:
+        cfg = self.config
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate(cfg, self.iteration)
+        inputs, targets, known = self.batch(self.iteration)
+        loss = training_loss(self.loss_name, self.model(inputs), targets, known, self.iteration / cfg.iters)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self._pending.append(loss.detach())
+        self.iteration += 1
+        self.validated = self.improved = False
+        if self.iteration % cfg.val_every == 0 or self.iteration == cfg.iters:
+            self.flush()
+            if self.validation is not None and self.is_main:
+                self.validate()
+
+    def flush(self) -> None:
+        if self._pending:
+            self.history["loss"] += torch.stack(self._pending).float().cpu().tolist()
+            self._pending.clear()
+            self.last_loss = self.history["loss"][-1]
+
+    @torch.no_grad()
+    def validate(self) -> None:
+        """Loss (and PSNR when the clean images are known) on the validation set; the best so far
+        is by PSNR, else by loss."""
+        val = self.validation
+        name = "l1" if self.loss_name == "l0" else self.loss_name
+        model = N2NModel(self.net, self.describe())
+        losses, scores = [], []
+        for i, (x, target, known) in enumerate(zip(val.inputs, val.targets, val.known)):
+            out = model.denoise_tensor(x.to(self.device))
+            losses.append(float(training_loss(name, out, target.to(self.device), known.to(self.device), 1.0)))
+            if val.clean is not None:
+                scores.append(float(psnr_tensor(out.clamp(0, 1), val.clean[i].to(self.device))))
+        loss = float(np.mean(losses))
+        self.history["val_loss"].append([self.iteration, loss])
+        if scores:
+            self.last_psnr = float(np.mean(scores))
+            self.history["psnr"].append([self.iteration, self.last_psnr])
+        score = self.last_psnr if scores else -loss
+        self.validated, self.improved = True, score > self.best
+        self.best = max(self.best, score)
+
+    def describe(self) -> dict[str, Any]:
+        """What a model file records about how its network was made and trained."""
+        return {"arch": "unet", "channels": self.data.channels,
+                "net": {"width": self.config.width, "depth": self.config.depth},
+                "config": dataclasses.asdict(self.config), "loss": self.loss_name,
+                "noise": self.noise.describe(), "real_pairs": self.data.real_pairs,
+                "iterations": self.iteration, "val_psnr": self.last_psnr}
+
+    def export(self) -> "N2NModel":
+        """The network as it is now, as a model (shares the weights)."""
+        return N2NModel(self.net, self.describe())
+
+    def state_dict(self) -> dict[str, Any]:
+        self.flush()
+        return {"method": "n2n", "iteration": self.iteration, "net": self.net.state_dict(),
+                "optimizer": self.optimizer.state_dict(), "history": self.history, "best": self.best,
+                "elapsed": self._elapsed, "config": dataclasses.asdict(self.config)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("method") != "n2n":
+            raise InputError("the checkpoint was not written by a Noise2Noise training run")
+        self.check_same_config(state, free=("iters", "val_every"))
+        self.iteration, self.best = state["iteration"], state["best"]
+        self.net.load_state_dict(state["net"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.history, self._elapsed = state["history"], state["elapsed"]
+        self.last_loss = self.history["loss"][-1] if self.history["loss"] else math.nan
+        self.last_psnr = self.history["psnr"][-1][1] if self.history["psnr"] else math.nan
+
+    def result(self) -> "N2NModel":
+        """What ``run()`` returns: the network as trained so far."""
+        return self.export()
+
+
+class N2NModel:
+    """A trained Noise2Noise denoiser: ``net`` (a U-Net) and ``info`` (architecture, channels,
+    training configuration). ``save``/``load`` use one ``torch.save`` file."""
+
+    def __init__(self, net: torch.nn.Module, info: dict[str, Any]):
+        self.net, self.info = net, info
+
+    @property
+    def channels(self) -> int:
+        return int(self.info["channels"])
+
+    def save(self, path: str | os.PathLike, half: bool = False) -> None:
+        """Write atomically; ``half`` stores the weights as float16 (half the size)."""
+        weights = {k: v.detach().cpu().half() if half and v.is_floating_point() else v.detach().cpu()
+                   for k, v in self.net.state_dict().items()}
+        with atomic_path(path) as tmp:
+            torch.save({"format": MODEL_FORMAT, "version": 1, "info": self.info, "weights": weights}, tmp)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> "N2NModel":
+        try:
+            blob = torch.load(path, map_location="cpu", weights_only=True)
+        except FileNotFoundError:
+            raise InputError(f"no model file at '{path}'") from None
+        except Exception as exc:  # noqa: BLE001 - any unpickling failure means "not our file"
+            raise InputError(f"'{path}' is not a deepprior Noise2Noise model ({exc.__class__.__name__})") from None
+        if not isinstance(blob, dict) or blob.get("format") != MODEL_FORMAT:
+            raise InputError(f"'{path}' is not a deepprior Noise2Noise model file")
+        info = blob["info"]
+        net = nets.build(info["arch"], info["channels"], info["channels"], info["net"])
+        try:
+            net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in blob["weights"].items()})
+        except RuntimeError as exc:
+            raise InputError(f"the weights in '{path}' do not fit its architecture: {str(exc).splitlines()[0]}") from None
+        return cls(net.to(device).eval(), info)
+
+    @torch.no_grad()
+    def denoise_tensor(self, x: torch.Tensor, tile: int = 512, margin: int = 48) -> torch.Tensor:
+        """(1, C, H, W) noisy → denoised (not clipped), in ``tile``² tiles with ``margin`` pixels
+        of context each (tiles smaller than the image are seamless: see the tests)."""
+        if x.shape[1] != self.channels:
+            raise InputError(f"this model denoises {self.channels}-channel images, got {x.shape[1]} channels")
+        was_training = self.net.training
+        self.net.eval()
+        out = tiled(self.net, x, tile, margin, self.net.multiple)
+        self.net.train(was_training)
+        return out

@@ -1,0 +1,216 @@
+"""Noise2Noise from Python: ``train`` a denoiser on noisy data, ``load`` it, ``evaluate`` it.
+
+    >>> import deepprior as dp
+    >>> model = dp.n2n.train(images="photos/", noise="gaussian:0-50", out="model/", iters=2000)
+    >>> clean = dp.n2n.load("model/").denoise(noisy)            # numpy or torch, any size
+    >>> dp.n2n.pretrained().denoise(noisy_grey)                  # the model shipped with deepprior
+
+Training writes into ``out``: ``best.pt`` (best validation score), ``last.pt``, ``checkpoint.pt``
+(to ``resume``), ``training.json`` (configuration and history) and ``curve.png``.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from .api import ImageLike, _Image
+from .callbacks import Callback, Checkpoint, ProgressBar, plot_history
+from .errors import InputError
+from .imageio import atomic_path, list_images
+from .methods.loop import host_image
+from .methods.noise2noise import N2NConfig, N2NModel, N2NTraining, Validation
+from .metrics import psnr, ssim
+from .noise import parse_noise
+from .runtime import choose_device
+from .trainingdata import TrainingSet, load_bursts, load_chw, load_folder
+
+PRETRAINED = Path(__file__).parent / "data" / "n2n_gaussian_grey.pt"
+
+
+class Denoiser:
+    """A trained model, ready to denoise numpy or torch images of any size."""
+
+    def __init__(self, model: N2NModel, device: str | torch.device = "auto"):
+        self.device = choose_device(device) if isinstance(device, str) else device
+        self.model = model
+        model.net.to(self.device)
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return self.model.info
+
+    def denoise(self, image: ImageLike, *, tile: int = 512) -> ImageLike:
+        """Denoise ``image`` (see ``deepprior.api`` for the accepted layouts); the result has the
+        caller's shape and dtype. A grey model denoises a colour image channel by channel; a colour
+        model sees a grey image as three equal channels and returns their mean."""
+        y = _Image.of(image)
+        x = y.tensor.to(self.device)
+        channels = self.model.channels
+        if channels == 1 and x.shape[1] > 1:
+            out = torch.cat([self.model.denoise_tensor(x[:, c:c + 1], tile) for c in range(x.shape[1])], 1)
+        elif channels == 3 and x.shape[1] == 1:
+            out = self.model.denoise_tensor(x.expand(-1, 3, -1, -1), tile).mean(1, keepdim=True)
+        else:
+            out = self.model.denoise_tensor(x, tile)
+        return y.give_back(host_image(out.clamp(0, 1)))
+
+
+def load(path: str | os.PathLike, device: str | torch.device = "auto") -> Denoiser:
+    """A model file, or a training folder (its ``best.pt``, else ``last.pt``)."""
+    path = Path(path)
+    if path.is_dir():
+        found = [path / name for name in ("best.pt", "last.pt") if (path / name).exists()]
+        if not found:
+            raise InputError(f"no best.pt or last.pt in '{path}'")
+        path = found[0]
+    return Denoiser(N2NModel.load(path), device)
+
+
+def pretrained(device: str | torch.device = "auto") -> Denoiser:
+    """The grey Gaussian-noise model shipped with deepprior (how it was trained: README)."""
+    return load(PRETRAINED, device)
+
+
+class _ModelFiles(Callback):
+    """Rank 0 writes ``last.pt`` and ``best.pt`` after each validation, and at the end the
+    training record and curve."""
+
+    def __init__(self, out: Path):
+        self.out = out
+
+    def on_step(self, run: N2NTraining) -> None:
+        if run.validated:
+            run.export().save(self.out / "last.pt")
+            if run.improved:
+                run.export().save(self.out / "best.pt")
+
+    def on_end(self, run: N2NTraining) -> None:
+        run.export().save(self.out / "last.pt")
+        if not (self.out / "best.pt").exists():
+            run.export().save(self.out / "best.pt")
+        with atomic_path(self.out / "training.json") as tmp:
+            tmp.write_text(json.dumps({"info": run.describe(), "history": run.history,
+                                       "seconds": run._elapsed}, indent=1))
+        plot_history({"loss": run.history["loss"], "psnr": run.history["psnr"]}, self.out / "curve.png")
+
+
+def train(images: str | os.PathLike | None = None, pairs: str | os.PathLike | None = None,
+          out: str | os.PathLike | None = None, *, val: str | os.PathLike | None = None, holdout: int = 0,
+          resume: bool = False, device: str = "auto", progress: bool | None = None,
+          callbacks: Iterable = (), **config: Any) -> Denoiser:
+    """Train a Noise2Noise denoiser and return it.
+
+    images:  a folder of clean images, corrupted on the fly by ``noise`` (two independent
+             corruptions per crop, or the clean crop as target with ``targets="clean"``);
+    pairs:   or a folder of real noisy pairs (``a_*``/``b_*``) and burst sub-folders;
+    out:     the folder for models, checkpoint and curve (nothing is written without it);
+    val:     a folder of held-out images (clean, or pairs like ``pairs``); or ``holdout`` takes the
+             last N training images out for validation;
+    config:  fields of ``N2NConfig`` (noise, targets, loss, width, depth, crop, batch, iters, lr…).
+    Under ``torchrun`` each process trains on its own crops (DistributedDataParallel; gloo on the
+    CPU, nccl on GPUs) and rank 0 writes the files.
+    """
+    cfg = N2NConfig(**config)
+    if (images is None) == (pairs is None):
+        raise InputError("give a folder of clean images (images=) or of noisy pairs (pairs=), not both")
+    data = TrainingSet(images=load_folder(images)) if images is not None else TrainingSet(bursts=load_bursts(pairs))
+    validation = None
+    if val is not None:
+        held = TrainingSet(images=load_folder(val)) if images is not None else TrainingSet(bursts=load_bursts(val))
+        validation = Validation.build(held, cfg)
+    elif holdout:
+        if not 0 < holdout < len(data):
+            raise InputError(f"holdout must leave training images: {holdout} of {len(data)}")
+        held = TrainingSet(bursts=data.bursts[-holdout:]) if data.real_pairs else TrainingSet(
+            images=[b[0] for b in data.bursts[-holdout:]])
+        data.bursts = data.bursts[:-holdout]
+        validation = Validation.build(held, cfg)
+    started_here = _start_distributed()
+    try:
+        run = N2NTraining(data, cfg, validation, _device(device))
+        out = Path(out) if out is not None else None
+        cbs = list(callbacks)
+        if run.is_main:
+            cbs.insert(0, ProgressBar("training", disable=progress if progress is None else not progress))
+            if out is not None:
+                out.mkdir(parents=True, exist_ok=True)
+                if resume:
+                    if not (out / "checkpoint.pt").exists():
+                        raise InputError(f"nothing to resume: no checkpoint.pt in '{out}'")
+                    run.load(out / "checkpoint.pt")
+                cbs += [_ModelFiles(out), Checkpoint(out / "checkpoint.pt", cfg.val_every)]
+        elif resume and out is not None:
+            run.load(Path(out) / "checkpoint.pt")
+        return Denoiser(run.run(cbs), run.device)
+    finally:
+        if started_here:
+            dist.destroy_process_group()
+
+
+def _start_distributed() -> bool:
+    """Join the process group when launched by torchrun (WORLD_SIZE > 1); True if we started it."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
+        return False
+    dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return True
+
+
+def _device(name: str) -> torch.device:
+    device = choose_device(name)
+    if device.type == "cuda" and dist.is_initialized():
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    return device
+
+
+@dataclass
+class TestImage:
+    """A clean test image and its corruption, both (C, H, W) float32 (the noisy one not clipped)."""
+
+    name: str
+    clean: np.ndarray
+    noisy: np.ndarray
+
+
+def noisy_test_set(images: str | os.PathLike, noise: str = "gaussian:25", seed: int = 0) -> list[TestImage]:
+    """The clean images of a folder, each corrupted at the test level of ``noise`` with a
+    generator seeded by (seed, index): the same noisy images for every method scored on them."""
+    model = parse_noise(noise)
+    model = model.at(model.test)
+    test = []
+    for i, path in enumerate(list_images(images)):
+        clean = load_chw(path)
+        noisy, _ = model.corrupt(clean[None], [model.test], np.random.default_rng([seed, i]))
+        test.append(TestImage(path.stem, clean, noisy[0]))
+    return test
+
+
+def evaluate(model: Denoiser, images: str | os.PathLike | list[TestImage], noise: str = "gaussian:25", *,
+             seed: int = 0, tile: int = 512) -> dict[str, Any]:
+    """PSNR/SSIM of ``model`` on a folder of clean ``images`` corrupted by ``noise`` at its test
+    level (``noisy_test_set``; Gaussian noise is not clipped, the usual protocol for grey sets), or
+    on a prepared test set. Returns {"images": [{"name", "psnr", "ssim", "noisy_psnr"}…], "psnr", "ssim"}."""
+    test = images if isinstance(images, list) else noisy_test_set(images, noise, seed)
+    rows = []
+    for item in test:
+        if model.model.channels != item.clean.shape[0]:
+            raise InputError(f"the model is for {model.model.channels}-channel images, "
+                             f"'{item.name}' has {item.clean.shape[0]}")
+        out = model.model.denoise_tensor(torch.from_numpy(item.noisy[None]).to(model.device), tile).clamp(0, 1)
+        restored, reference = host_image(out), item.clean.transpose(1, 2, 0)
+        rows.append({"name": item.name, "psnr": psnr(restored, reference, data_range=1.0),
+                     "ssim": ssim(restored, reference, data_range=1.0),
+                     "noisy_psnr": psnr(np.clip(item.noisy, 0, 1).transpose(1, 2, 0), reference, data_range=1.0)})
+    return {"images": rows, "psnr": float(np.mean([r["psnr"] for r in rows])),
+            "ssim": float(np.mean([r["ssim"] for r in rows]))}
+
+
+__all__ = ["Denoiser", "N2NConfig", "PRETRAINED", "TestImage", "evaluate", "load", "noisy_test_set", "pretrained",
+           "train"]

@@ -1,0 +1,276 @@
+"""Noise2Noise: noise models, losses, the U-Net, training, resuming, tiling, DDP, bad input."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import deepprior as dp
+from deepprior.errors import ImageReadError, InputError
+from deepprior.losses import annealed_l0, l1, l2, masked_l2
+from deepprior.methods.noise2noise import N2NConfig, N2NModel, N2NTraining, Validation, learning_rate, training_loss
+from deepprior.nets.unet import UNet, UNetConfig
+from deepprior.noise import parse_noise
+from deepprior.trainingdata import TrainingSet, load_bursts
+
+TINY = dict(width=8, depth=2, crop=16, batch=4, val_every=5, lr=1e-3)
+
+
+def scene(size=40, seed=0) -> np.ndarray:
+    """A smooth grey (H, W) uint8 test scene."""
+    ys, xs = np.mgrid[0:size, 0:size] / size
+    phase = np.random.default_rng(seed).uniform(0, 3)
+    return np.round(255 * (0.5 + 0.35 * np.sin(5 * xs + phase) * np.cos(3 * ys))).astype(np.uint8)
+
+
+def chw(seed: int, size: int = 40) -> np.ndarray:
+    """``scene`` as a (1, H, W) float32 training image."""
+    return (scene(size, seed)[None] / 255.0).astype(np.float32)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """Six clean grey 40×40 training images."""
+    root = tmp_path / "clean"
+    root.mkdir()
+    for i in range(6):
+        dp.write_image(root / f"{i}.png", scene(seed=i))
+    return root
+
+
+# --- noise models ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("spec", ["gaussian:25", "poisson:30"])
+def test_zero_mean_noise_keeps_the_clean_image_as_its_mean(spec):
+    noise = parse_noise(spec)
+    clean = np.tile(np.linspace(0.05, 0.95, 16, dtype=np.float32), (1, 1, 16, 1))
+    draws = np.stack([noise.corrupt(clean, [noise.test], np.random.default_rng(i))[0] for i in range(4000)])
+    assert draws.std(0).mean() > 0.05  # really noisy …
+    np.testing.assert_allclose(draws.mean(0), clean, atol=0.01)  # … and unbiased: N2N's L2 target
+
+
+def test_bernoulli_drops_pixels_and_says_which():
+    noise = parse_noise("bernoulli:0.5")
+    clean = np.full((2, 3, 64, 64), 0.7, np.float32)
+    noisy, known = noise.corrupt(clean, [0.5, 0.5], np.random.default_rng(0))
+    assert known.shape == (2, 1, 64, 64) and abs(known.mean() - 0.5) < 0.03
+    np.testing.assert_array_equal(noisy, clean * known)  # all channels of a pixel drop together
+
+
+def test_impulse_noise_keeps_the_clean_value_as_the_mode():
+    noise = parse_noise("impulse:0.7")
+    clean = np.full((1, 1, 128, 128), 0.3, np.float32)
+    noisy, _ = noise.corrupt(clean, [0.7], np.random.default_rng(0))
+    assert abs((noisy != 0.3).mean() - 0.7) < 0.02
+    counts, edges = np.histogram(noisy, bins=50, range=(0, 1))
+    assert edges[counts.argmax()] <= 0.3 < edges[counts.argmax() + 1]  # the mode survives …
+    assert abs(noisy.mean() - 0.3) > 0.1  # … the mean does not: L2 would learn the wrong image
+
+
+def test_text_covers_about_the_asked_fraction():
+    noise = parse_noise("text:0.25")
+    clean = np.zeros((1, 3, 96, 96), np.float32)
+    noisy, _ = noise.corrupt(clean, [0.25], np.random.default_rng(0))
+    covered = (noisy != 0).any(1).mean()
+    assert 0.25 <= covered < 0.5
+
+
+@pytest.mark.parametrize("spec, message", [("speckle", "unknown noise"), ("gaussian:a-b", "bad noise levels"),
+                                           ("gaussian:50-10", "above"), ("impulse:0-2", "probabilities")])
+def test_bad_noise_specs_are_named(spec, message):
+    with pytest.raises(InputError, match=message):
+        parse_noise(spec)
+
+
+def test_noise_specs_default_to_the_papers_training_ranges():
+    assert parse_noise("gaussian").spec() == "gaussian:0-50" and parse_noise("gaussian").test == 25
+    assert parse_noise("impulse").loss == "l0" and parse_noise("text").loss == "l1"
+    assert parse_noise("bernoulli:0.3").spec() == "bernoulli:0.3" and parse_noise("bernoulli:0.3").test == 0.3
+
+
+# --- losses and schedule --------------------------------------------------------------------------
+
+def test_the_annealed_loss_goes_from_l2_through_l1_to_the_mode():
+    a, b = torch.rand(2, 1, 8, 8), torch.rand(2, 1, 8, 8)
+    known = torch.ones(2, 1, 8, 8)
+    torch.testing.assert_close(training_loss("l0", a, b, known, 0.0), l2(a, b), rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(training_loss("l0", a, b, known, 0.5), l1(a, b), rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(annealed_l0(a, a, 0.0), torch.tensor(1.0))  # near γ = 0 it counts mismatches
+
+
+def test_the_masked_loss_ignores_unknown_target_pixels():
+    a, b = torch.zeros(1, 3, 4, 4), torch.ones(1, 3, 4, 4)
+    known = torch.zeros(1, 1, 4, 4)
+    known[..., :2, :] = 1
+    b[..., 2:, :] = 100.0  # dropped pixels: any value, no effect
+    torch.testing.assert_close(masked_l2(a, b, known), torch.tensor(1.0))
+
+
+def test_the_learning_rate_ramps_down_over_the_last_30_percent():
+    cfg = N2NConfig(iters=100, lr=1e-3)
+    assert learning_rate(cfg, 0) == learning_rate(cfg, 70) == 1e-3
+    assert 0 < learning_rate(cfg, 85) < 1e-3 and learning_rate(cfg, 100) == pytest.approx(0, abs=1e-12)
+
+
+# --- network --------------------------------------------------------------------------------------
+
+def test_the_unet_has_the_papers_size_and_takes_any_image_size():
+    assert 0.95e6 < sum(p.numel() for p in UNet(3, 3).parameters()) < 1.05e6  # "about 1 M parameters"
+    net = UNet(1, 1, UNetConfig(width=8, depth=5))
+    for size in [(37, 50), (2, 3), (64, 64)]:
+        assert net(torch.rand(1, 1, *size)).shape == (1, 1, *size)
+
+
+# --- training -------------------------------------------------------------------------------------
+
+def test_twenty_steps_lower_the_validation_loss():
+    cfg = N2NConfig(iters=20, **TINY)
+    validation = Validation.build(TrainingSet(images=[chw(9)]), cfg)
+    run = N2NTraining(TrainingSet(images=[chw(i) for i in range(4)]), cfg, validation)
+    run.validate()
+    before = run.history["val_loss"][-1][1]
+    run.run()
+    assert run.history["val_loss"][-1][1] < 0.5 * before
+    assert [i for i, _ in run.history["psnr"]] == [0, 5, 10, 15, 20]
+
+
+def test_training_writes_models_curve_and_record_and_the_model_denoises(folder, tmp_path):
+    model = dp.n2n.train(folder, out=tmp_path / "m", holdout=1, iters=10, progress=False, **TINY)
+    for name in ("best.pt", "last.pt", "checkpoint.pt", "training.json", "curve.png"):
+        assert (tmp_path / "m" / name).exists(), name
+    loaded = dp.n2n.load(tmp_path / "m", device="cpu")
+    noisy = scene(size=33, seed=7)
+    out = loaded.denoise(noisy)
+    assert out.shape == noisy.shape and out.dtype == np.uint8
+    assert loaded.denoise(np.dstack([noisy] * 3)).shape == (33, 33, 3)  # grey model, colour image
+    assert model.info["iterations"] == 10 and model.info["loss"] == "l2"
+
+
+def test_resuming_an_interrupted_run_equals_an_uninterrupted_one(folder, tmp_path):
+    class StopAt:
+        def on_step(self, run):
+            run.stop = run.iteration == 7
+
+    whole = dp.n2n.train(folder, out=tmp_path / "whole", iters=12, progress=False, **TINY)
+    dp.n2n.train(folder, out=tmp_path / "parts", iters=12, progress=False, callbacks=[StopAt()], **TINY)
+    assert torch.load(tmp_path / "parts" / "checkpoint.pt", weights_only=False)["iteration"] == 7
+    resumed = dp.n2n.train(folder, out=tmp_path / "parts", iters=12, resume=True, progress=False, **TINY)
+    for a, b in zip(whole.model.net.state_dict().values(), resumed.model.net.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_clean_targets_are_the_same_run_with_the_clean_crop_as_target():
+    cfg = N2NConfig(iters=1, targets="clean", **TINY)
+    run = N2NTraining(TrainingSet(images=[chw(i) for i in range(3)]), cfg)
+    inputs, targets, _ = run.batch(0)
+    noisy_run = N2NTraining(run.data, N2NConfig(iters=1, **TINY))
+    noisy_inputs, noisy_targets, _ = noisy_run.batch(0)
+    torch.testing.assert_close(inputs, noisy_inputs)  # same crops, same input noise
+    assert (targets - noisy_targets).abs().mean() > 0.05 and targets.min() >= 0 and targets.max() <= 1
+
+
+def test_real_pairs_and_bursts_are_read_and_sampled(tmp_path):
+    root = tmp_path / "pairs"
+    (root / "burst").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    noisy = lambda: np.clip(scene() + rng.normal(0, 20, (40, 40)), 0, 255).astype(np.uint8)  # noqa: E731
+    dp.write_image(root / "a_1.png", noisy())
+    dp.write_image(root / "b_1.png", noisy())
+    for i in range(3):
+        dp.write_image(root / "burst" / f"{i}.png", noisy())
+    bursts = load_bursts(root)
+    assert [len(b) for b in bursts] == [2, 3]
+    first, second = TrainingSet(bursts=bursts).crops(8, 16, rng)
+    assert first.shape == second.shape == (8, 1, 16, 16) and not np.array_equal(first, second)
+    model = dp.n2n.train(pairs=root, out=tmp_path / "m", iters=3, progress=False, **TINY)
+    assert model.info["real_pairs"]
+
+
+def test_tiled_inference_equals_untiled_on_an_image_that_fits():
+    torch.manual_seed(0)
+    model = N2NModel(UNet(1, 1, UNetConfig(width=8, depth=2)), {"channels": 1})
+    x = torch.rand(1, 1, 96, 80)
+    torch.testing.assert_close(model.denoise_tensor(x, tile=32, margin=32), model.denoise_tensor(x, tile=512))
+
+
+def test_tiles_of_the_papers_unet_leave_no_visible_seams():
+    """With depth 5 each output pixel sees far, so tiles are approximate: the difference to the
+    untiled output stays far below one 8-bit grey level everywhere, seams included."""
+    torch.manual_seed(0)
+    model = N2NModel(UNet(1, 1, UNetConfig(width=16)), {"channels": 1})
+    x = torch.from_numpy(scene(size=160)[None, None] / 255.0).float()
+    whole, tiles = model.denoise_tensor(x, tile=512), model.denoise_tensor(x, tile=64)
+    assert (whole - tiles).abs().max() < 0.5 / 255
+
+
+def test_data_parallel_training_with_two_cpu_processes(folder, tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "deepprior",
+           "n2n", "train", "--images", str(folder), "--out", str(tmp_path / "ddp"), "--iters", "4", "--width", "8",
+           "--depth", "2", "--crop", "16", "--batch", "2", "--quiet", "--device", "cpu"]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert dp.n2n.load(tmp_path / "ddp").info["iterations"] == 4
+    assert done.stdout.count("trained 4 steps") == 1  # only rank 0 reports and writes
+
+
+# --- bad input ------------------------------------------------------------------------------------
+
+def test_bad_training_input_gets_clear_errors(folder, tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="no images"):
+        dp.n2n.train(tmp_path / "empty", iters=1)
+    with pytest.raises(InputError, match="smaller than the 64×64 crop"):
+        dp.n2n.train(folder, iters=1, crop=64)
+    with pytest.raises(InputError, match="unknown noise"):
+        dp.n2n.train(folder, iters=1, noise="speckle")
+    pairs = tmp_path / "pairs"
+    pairs.mkdir()
+    dp.write_image(pairs / "a_1.png", scene(40))
+    dp.write_image(pairs / "b_1.png", scene(36))
+    with pytest.raises(InputError, match="same size"):
+        dp.n2n.train(pairs=pairs, iters=1)
+    dp.write_image(pairs / "b_1.png", scene(40), overwrite=True)
+    with pytest.raises(InputError, match="clean targets need clean images"):
+        dp.n2n.train(pairs=pairs, iters=1, targets="clean", **TINY)
+    with pytest.raises(InputError, match="a_ or b_"):
+        dp.write_image(pairs / "a_2.png", scene(40))
+        load_bursts(pairs)
+
+
+def test_model_files_from_elsewhere_are_refused(tmp_path):
+    with pytest.raises(InputError, match="not a deepprior Noise2Noise model"):
+        torch.save({"net": {}}, tmp_path / "dip.pt")
+        N2NModel.load(tmp_path / "dip.pt")
+    with pytest.raises(InputError, match="not a deepprior Noise2Noise model"):
+        (tmp_path / "junk.pt").write_bytes(b"not a torch file")
+        N2NModel.load(tmp_path / "junk.pt")
+    info = {"arch": "unet", "channels": 1, "net": {"width": 8, "depth": 2}}
+    N2NModel(UNet(1, 1, UNetConfig(width=12, depth=2)), info).save(tmp_path / "mixed.pt")
+    with pytest.raises(InputError, match="do not fit its architecture"):
+        N2NModel.load(tmp_path / "mixed.pt")
+    with pytest.raises((InputError, ImageReadError)):
+        dp.n2n.load(tmp_path / "missing.pt")
+
+
+# --- command line ---------------------------------------------------------------------------------
+
+def test_the_command_line_trains_applies_and_evaluates(folder, tmp_path, capsys):
+    from deepprior.cli import main
+
+    model = tmp_path / "model"
+    assert main(["n2n", "train", "--images", str(folder), "--out", str(model), "--iters", "6", "--width", "8",
+                 "--depth", "2", "--crop", "16", "--batch", "2", "--holdout", "1", "--quiet"]) == 0
+    assert "trained 6 steps" in capsys.readouterr().out
+    noisy = tmp_path / "noisy.png"
+    dp.write_image(noisy, scene(size=50))
+    assert main(["n2n", "apply", str(model), str(noisy), "-o", str(tmp_path / "out.png"), "--tile", "32"]) == 0
+    assert dp.read_image(tmp_path / "out.png").shape == (50, 50)
+    assert main(["n2n", "apply", str(model), str(noisy), "-o", str(tmp_path / "out.png")]) == 2  # no --force
+    assert main(["n2n", "eval", str(model), "--images", str(folder), "--noise", "gaussian:25",
+                 "--json", str(tmp_path / "scores.json")]) == 0
+    assert "mean" in capsys.readouterr().out and (tmp_path / "scores.json").exists()
+    assert main(["n2n", "train", "--images", str(folder), "--out", str(model), "--noise", "speckle"]) == 2
+    assert "unknown noise" in capsys.readouterr().err
