@@ -274,3 +274,4 @@ def test_the_command_line_trains_applies_and_evaluates(folder, tmp_path, capsys)
     assert "mean" in capsys.readouterr().out and (tmp_path / "scores.json").exists()
     assert main(["n2n", "train", "--images", str(folder), "--out", str(model), "--noise", "speckle"]) == 2
     assert "unknown noise" in capsys.readouterr().err
+

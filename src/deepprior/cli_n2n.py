@@ -9,6 +9,7 @@ from pathlib import Path
 from . import n2n
 from .errors import OutputExistsError
 from .imageio import atomic_path, read_image, write_image
+from .methods.noise2noise import N2NConfig
 from .noise import NOISE_KINDS
 from .runtime import DEVICES
 
@@ -45,13 +46,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="default: the one the noise calls for")
     p.add_argument("--val", type=Path, help="held-out folder (clean images, or pairs with --pairs)")
     p.add_argument("--holdout", type=int, default=0, help="hold the last N training images out for validation")
-    p.add_argument("--iters", type=int, default=5000, help="training steps (default 5000)")
-    p.add_argument("--batch", type=int, default=16, help="crops per step (default 16)")
-    p.add_argument("--crop", type=int, default=64, help="crop side (default 64)")
-    p.add_argument("--width", type=int, default=48, help="U-Net encoder channels (paper 48)")
-    p.add_argument("--depth", type=int, default=5, help="U-Net poolings (paper 5)")
-    p.add_argument("--lr", type=float, default=3e-4, help="Adam learning rate (paper 3e-4)")
-    p.add_argument("--val-every", type=int, default=250, help="steps between validations and checkpoints")
+    defaults = N2NConfig()
+    p.add_argument("--iters", type=int, default=defaults.iters, help=f"training steps (default {defaults.iters})")
+    p.add_argument("--batch", type=int, default=defaults.batch, help=f"crops per step (default {defaults.batch})")
+    p.add_argument("--crop", type=int, default=defaults.crop, help=f"crop side (default {defaults.crop})")
+    p.add_argument("--width", type=int, default=defaults.width,
+                   help=f"U-Net encoder channels (default {defaults.width}; paper 48)")
+    p.add_argument("--depth", type=int, default=defaults.depth, help=f"U-Net poolings (default {defaults.depth})")
+    p.add_argument("--lr", type=float, default=defaults.lr, help=f"Adam learning rate (default {defaults.lr:g}; paper 3e-4)")
+    p.add_argument("--val-every", type=int, default=defaults.val_every,
+                   help=f"steps between validations and checkpoints (default {defaults.val_every})")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--device", default="auto", choices=DEVICES)
