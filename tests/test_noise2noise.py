@@ -10,6 +10,7 @@ import torch
 import deepprior as dp
 from deepprior.errors import ImageReadError, InputError
 from deepprior.losses import annealed_l0, l1, l2, masked_l2
+from deepprior.methods.tiles import windowed
 from deepprior.methods.noise2noise import N2NConfig, N2NModel, N2NTraining, Validation, learning_rate, training_loss
 from deepprior.nets.unet import UNet, UNetConfig
 from deepprior.noise import parse_noise
@@ -178,8 +179,8 @@ def test_real_pairs_and_bursts_are_read_and_sampled(tmp_path):
     noisy = lambda: np.clip(scene() + rng.normal(0, 20, (40, 40)), 0, 255).astype(np.uint8)  # noqa: E731
     dp.write_image(root / "a_1.png", noisy())
     dp.write_image(root / "b_1.png", noisy())
-    for i in range(3):
-        dp.write_image(root / "burst" / f"{i}.png", noisy())
+    for i in range(3):  # 16-bit frames are read without loss
+        dp.write_image(root / "burst" / f"{i}.png", noisy().astype(np.uint16) * 257)
     bursts = load_bursts(root)
     assert [len(b) for b in bursts] == [2, 3]
     first, second = TrainingSet(bursts=bursts).crops(8, 16, rng)
@@ -192,7 +193,8 @@ def test_tiled_inference_equals_untiled_on_an_image_that_fits():
     torch.manual_seed(0)
     model = N2NModel(UNet(1, 1, UNetConfig(width=8, depth=2)), {"channels": 1})
     x = torch.rand(1, 1, 96, 80)
-    torch.testing.assert_close(model.denoise_tensor(x, tile=32, margin=32), model.denoise_tensor(x, tile=512))
+    torch.testing.assert_close(model.denoise_tensor(x, window=0, tile=32, margin=32),
+                               model.denoise_tensor(x, window=0, tile=512))
 
 
 def test_tiles_of_the_papers_unet_leave_no_visible_seams():
@@ -201,8 +203,32 @@ def test_tiles_of_the_papers_unet_leave_no_visible_seams():
     torch.manual_seed(0)
     model = N2NModel(UNet(1, 1, UNetConfig(width=16)), {"channels": 1})
     x = torch.from_numpy(scene(size=160)[None, None] / 255.0).float()
-    whole, tiles = model.denoise_tensor(x, tile=512), model.denoise_tensor(x, tile=64)
+    whole, tiles = model.denoise_tensor(x, window=0, tile=512), model.denoise_tensor(x, window=0, tile=64)
     assert (whole - tiles).abs().max() < 0.5 / 255
+
+
+def test_windows_blend_without_seams_and_cover_every_pixel():
+    x = torch.rand(1, 2, 100, 70)
+    torch.testing.assert_close(windowed(lambda t: t, x, 64, 32, batch=3), x)  # weights sum to one everywhere
+    torch.testing.assert_close(windowed(lambda t: 2 * t, x[..., :30, :30], 64, 32), 2 * x[..., :30, :30])
+
+
+def test_a_model_sees_windows_of_its_training_crop_by_default():
+    sizes = []
+
+    class Recorder(torch.nn.Identity):
+        multiple = 1
+
+        def forward(self, t):
+            sizes.append(tuple(t.shape[-2:]))
+            return t
+
+    model = N2NModel(Recorder(), {"channels": 1, "config": {"crop": 32}})
+    model.denoise_tensor(torch.rand(1, 1, 80, 48))
+    assert set(sizes) == {(32, 32)}
+    sizes.clear()
+    model.denoise_tensor(torch.rand(1, 1, 80, 48), window=0)
+    assert sizes == [(80, 48)]
 
 
 def test_data_parallel_training_with_two_cpu_processes(folder, tmp_path):
@@ -275,3 +301,17 @@ def test_the_command_line_trains_applies_and_evaluates(folder, tmp_path, capsys)
     assert main(["n2n", "train", "--images", str(folder), "--out", str(model), "--noise", "speckle"]) == 2
     assert "unknown noise" in capsys.readouterr().err
 
+
+def test_the_shipped_model_denoises_out_of_the_box(tmp_path, capsys):
+    from deepprior.cli import main
+
+    assert dp.n2n.PRETRAINED.stat().st_size < 4 * 2**20  # "a few MB at most"
+    clean = scene(size=96)
+    noisy = np.clip(clean + np.random.default_rng(0).normal(0, 25, clean.shape), 0, 255).astype(np.uint8)
+    restored = dp.denoise(noisy, method="n2n")
+    assert restored.dtype == np.uint8 and dp.psnr(restored, clean) > dp.psnr(noisy, clean) + 6
+    dp.write_image(tmp_path / "noisy.png", noisy)
+    dp.write_image(tmp_path / "clean.png", clean)
+    assert main(["denoise", str(tmp_path / "noisy.png"), "-o", str(tmp_path / "out.png"), "--method", "n2n",
+                 "--reference", str(tmp_path / "clean.png")]) == 0
+    assert "PSNR" in capsys.readouterr().out

@@ -62,12 +62,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = commands.add_parser("apply", help="denoise images with a trained model",
-                            epilog="example:\n  deepprior n2n apply model/ noisy.png -o clean.png --tile 512",
+                            epilog="example:\n  deepprior n2n apply model/ noisy.png -o clean.png",
                             formatter_class=raw)
     p.add_argument("model", type=Path, help="a model file, or a training folder (its best.pt)")
     p.add_argument("input", type=Path)
     p.add_argument("-o", "--output", type=Path, required=True)
-    p.add_argument("--tile", type=int, default=512, help="tile side for large images (default 512)")
+    _inference_options(p)
     p.add_argument("--device", default="auto", choices=DEVICES)
     p.add_argument("--force", action="store_true", help="overwrite the output")
 
@@ -79,7 +79,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--noise", default="gaussian:25", help="noise at its test level (default gaussian:25)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path, help="also write the scores here")
+    _inference_options(p)
     p.add_argument("--device", default="auto", choices=DEVICES)
+
+
+def _inference_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--window", type=int, help="side of the overlapping windows the model sees (default: its "
+                                               "training crop); 0 = the whole image, in tiles")
+    p.add_argument("--tile", type=int, default=512, help="with --window 0: tile side for large images (default 512)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,11 +104,13 @@ def run(args: argparse.Namespace) -> int:
     if args.n2n_command == "apply":
         if args.output.exists() and not args.force:
             raise OutputExistsError(f"'{args.output}' exists; pass --force to overwrite it")
-        restored = n2n.load(args.model, args.device).denoise(read_image(args.input), tile=args.tile)
+        restored = n2n.load(args.model, args.device).denoise(read_image(args.input), window=args.window,
+                                                             tile=args.tile)
         write_image(args.output, restored, overwrite=True)
         print(f"wrote {args.output}")
         return 0
-    scores = n2n.evaluate(n2n.load(args.model, args.device), args.images, args.noise, seed=args.seed)
+    scores = n2n.evaluate(n2n.load(args.model, args.device), args.images, args.noise, seed=args.seed,
+                          window=args.window, tile=args.tile)
     for row in scores["images"]:
         print(f"{row['name']:>12}  {row['psnr']:6.2f} dB  SSIM {row['ssim']:.4f}  (noisy {row['noisy_psnr']:.2f})")
     print(f"{'mean':>12}  {scores['psnr']:6.2f} dB  SSIM {scores['ssim']:.4f}  ({args.noise})")

@@ -46,19 +46,24 @@ class Denoiser:
     def info(self) -> dict[str, Any]:
         return self.model.info
 
-    def denoise(self, image: ImageLike, *, tile: int = 512) -> ImageLike:
+    def denoise(self, image: ImageLike, *, window: int | None = None, tile: int = 512) -> ImageLike:
         """Denoise ``image`` (see ``deepprior.api`` for the accepted layouts); the result has the
-        caller's shape and dtype. A grey model denoises a colour image channel by channel; a colour
-        model sees a grey image as three equal channels and returns their mean."""
+        caller's shape and dtype. ``window``/``tile``: see ``N2NModel.denoise_tensor`` (default:
+        overlapping windows of the training crop's size). A grey model denoises a colour image
+        channel by channel; a colour model sees a grey image as three equal channels and returns
+        their mean."""
+        def run(t: torch.Tensor) -> torch.Tensor:
+            return self.model.denoise_tensor(t, window, tile)
+
         y = _Image.of(image)
         x = y.tensor.to(self.device)
         channels = self.model.channels
         if channels == 1 and x.shape[1] > 1:
-            out = torch.cat([self.model.denoise_tensor(x[:, c:c + 1], tile) for c in range(x.shape[1])], 1)
+            out = torch.cat([run(x[:, c:c + 1]) for c in range(x.shape[1])], 1)
         elif channels == 3 and x.shape[1] == 1:
-            out = self.model.denoise_tensor(x.expand(-1, 3, -1, -1), tile).mean(1, keepdim=True)
+            out = run(x.expand(-1, 3, -1, -1)).mean(1, keepdim=True)
         else:
-            out = self.model.denoise_tensor(x, tile)
+            out = run(x)
         return y.give_back(host_image(out.clamp(0, 1)))
 
 
@@ -97,7 +102,8 @@ class _ModelFiles(Callback):
             run.export().save(self.out / "best.pt")
         with atomic_path(self.out / "training.json") as tmp:
             tmp.write_text(json.dumps({"info": run.describe(), "history": run.history,
-                                       "seconds": run._elapsed}, indent=1))
+                                       "seconds": run.history["seconds"][-1] if run.history["seconds"] else 0.0},
+                                      indent=1))
         plot_history({"loss": run.history["loss"], "psnr": run.history["psnr"]}, self.out / "curve.png")
 
 
@@ -117,7 +123,12 @@ def train(images: str | os.PathLike | None = None, pairs: str | os.PathLike | No
     Under ``torchrun`` each process trains on its own crops (DistributedDataParallel; gloo on the
     CPU, nccl on GPUs) and rank 0 writes the files.
     """
+    unknown = sorted(set(config) - set(N2NConfig.__dataclass_fields__))
+    if unknown:
+        raise InputError(f"unknown training options: {', '.join(unknown)} (see deepprior.n2n.N2NConfig)")
     cfg = N2NConfig(**config)
+    if resume and out is None:
+        raise InputError("resume needs the training folder (out=) that holds checkpoint.pt")
     if (images is None) == (pairs is None):
         raise InputError("give a folder of clean images (images=) or of noisy pairs (pairs=), not both")
     data = TrainingSet(images=load_folder(images)) if images is not None else TrainingSet(bursts=load_bursts(pairs))
@@ -193,7 +204,7 @@ def noisy_test_set(images: str | os.PathLike, noise: str = "gaussian:25", seed: 
 
 
 def evaluate(model: Denoiser, images: str | os.PathLike | list[TestImage], noise: str = "gaussian:25", *,
-             seed: int = 0, tile: int = 512) -> dict[str, Any]:
+             seed: int = 0, window: int | None = None, tile: int = 512) -> dict[str, Any]:
     """PSNR/SSIM of ``model`` on a folder of clean ``images`` corrupted by ``noise`` at its test
     level (``noisy_test_set``; Gaussian noise is not clipped, the usual protocol for grey sets), or
     on a prepared test set. Returns {"images": [{"name", "psnr", "ssim", "noisy_psnr"}…], "psnr", "ssim"}."""
@@ -203,7 +214,8 @@ def evaluate(model: Denoiser, images: str | os.PathLike | list[TestImage], noise
         if model.model.channels != item.clean.shape[0]:
             raise InputError(f"the model is for {model.model.channels}-channel images, "
                              f"'{item.name}' has {item.clean.shape[0]}")
-        out = model.model.denoise_tensor(torch.from_numpy(item.noisy[None]).to(model.device), tile).clamp(0, 1)
+        noisy = torch.from_numpy(item.noisy[None]).to(model.device)
+        out = model.model.denoise_tensor(noisy, window, tile).clamp(0, 1)
         restored, reference = host_image(out), item.clean.transpose(1, 2, 0)
         rows.append({"name": item.name, "psnr": psnr(restored, reference, data_range=1.0),
                      "ssim": ssim(restored, reference, data_range=1.0),

@@ -50,7 +50,9 @@ def add_parser(suites: argparse._SubParsersAction) -> None:
     p.add_argument("--parallel", action="store_true",
                    help="train the targets at once, one process each, sharing the cores equally (on 2 cores "
                         "this was slower: 0.88 s a step per process against 0.31 s with both cores in turn)")
-    p.add_argument("--ship", type=Path, help="also copy the noisy-target model here, weights in float16")
+    p.add_argument("--eval-only", action="store_true",
+                   help="score the models already trained in OUT (same settings) without training again")
+    p.add_argument("--ship", type=Path, help="also copy the noisy-target model (last step) here, weights in float16")
     p.add_argument("--out", type=Path, default=Path("results/bench/n2n"))
 
 
@@ -68,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
     settings = dict(holdout=args.holdout, iters=args.iters, width=args.width, depth=args.depth, batch=args.batch,
                     crop=args.crop, lr=args.lr, seed=args.seed)
     jobs = [(root / "Train400", args.out / f"{t}_targets", t, settings) for t in targets]
-    if args.parallel and len(jobs) > 1:
+    if args.eval_only:
+        timings = [_timing(folder) for _, folder, _, _ in jobs]
+    elif args.parallel and len(jobs) > 1:
         threads = max(1, (os.cpu_count() or 1) // len(jobs))
         with ProcessPoolExecutor(len(jobs), mp_context=multiprocessing.get_context("spawn")) as pool:
             timings = list(pool.map(_train, jobs, [threads] * len(jobs)))
@@ -76,11 +80,12 @@ def run(args: argparse.Namespace) -> int:
         timings = [_train(job) for job in jobs]
     scores: dict[str, dict[str, Any]] = {}
     for (_, folder, target, _), (wall, cpu) in zip(jobs, timings):
-        model = n2n.load(folder / "last.pt", device="cpu")
-        scores[f"N2N, {target} targets"] = {**n2n.evaluate(model, test), "train_wall_s": wall, "train_cpu_s": cpu,
-                                            "val_psnr": model.info["val_psnr"]}
-        if target == "noisy" and args.ship:
-            model.model.save(args.ship, half=True)
+        for which in ("best", "last"):  # best: the highest validation PSNR on the held-out images
+            model = n2n.load(folder / f"{which}.pt", device="cpu")
+            scores[f"N2N, {target} targets, {which} (step {model.info['iterations']})"] = {
+                **n2n.evaluate(model, test), "train_wall_s": wall, "train_cpu_s": cpu, "val_psnr": model.info["val_psnr"]}
+            if target == "noisy" and which == "last" and args.ship:
+                model.model.save(args.ship, half=True)
     for name in baselines:
         start = time.perf_counter()
         rows = []
@@ -110,7 +115,20 @@ def _train(job: tuple[Path, Path, str, dict[str, Any]], threads: int | None = No
     wall, cpu = time.perf_counter(), time.process_time()
     n2n.train(images, out=folder, noise="gaussian:0-50", targets=target, device="cpu", progress=False if threads else None,
               val_every=max(1, settings["iters"] // 20), **settings)
-    return time.perf_counter() - wall, time.process_time() - cpu
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    with atomic_path(folder / "timing.json") as tmp:
+        tmp.write_text(json.dumps({"wall_s": wall, "cpu_s": cpu}))
+    return wall, cpu
+
+
+def _timing(folder: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds of a finished training in ``folder``; CPU is NaN if not recorded."""
+    if (folder / "timing.json").exists():
+        timing = json.loads((folder / "timing.json").read_text())
+        return timing["wall_s"], timing["cpu_s"]
+    if not (folder / "training.json").exists():
+        raise InputError(f"--eval-only: no finished training in '{folder}'")
+    return json.loads((folder / "training.json").read_text())["seconds"], float("nan")
 
 
 def _markdown(scores: dict[str, dict[str, Any]], args: argparse.Namespace, count: int) -> str:
@@ -119,15 +137,22 @@ def _markdown(scores: dict[str, dict[str, Any]], args: argparse.Namespace, count
     lines = [f"# Noise2Noise on Set12, σ = {args.sigma:g}{reduced}", "",
              f"Protocol: {HELP}. U-Net width {args.width}, depth {args.depth}; {args.iters} steps of "
              f"{args.batch}×{args.crop}² crops, Adam lr {args.lr:g} (β2 0.99, cosine ramp-down over the last 30 %), "
-             f"seed {args.seed}; {count} test images.", "",
+             f"seed {args.seed}; {count} test images; the models denoise in overlapping {args.crop}² windows "
+             f"(their training crop) half a window apart. best = highest validation PSNR on {args.holdout} "
+             f"held-out Train400 images, last = the end of training.", "",
              "| method | " + " | ".join(names) + " | mean PSNR | training (wall / CPU) |",
              "|---|" + "---|" * (len(names) + 2)]
     for method, s in scores.items():
         cells = " | ".join(f"{r['psnr']:.2f}" for r in s["images"])
-        cost = (f"{s['train_wall_s'] / 60:.1f} min / {s['train_cpu_s'] / 60:.1f} CPU-min" if "train_wall_s" in s
-                else f"{s['seconds']:.0f} s to denoise")
+        if "train_wall_s" in s:
+            cpu = s["train_cpu_s"]
+            cost = f"{s['train_wall_s'] / 60:.1f} min / " + ("–" if cpu != cpu else f"{cpu / 60:.1f} CPU-min")
+        else:
+            cost = f"{s['seconds']:.0f} s to denoise"
         lines.append(f"| {method} | {cells} | **{s['psnr']:.2f}** | {cost} |")
-    noisy, clean = scores.get("N2N, noisy targets"), scores.get("N2N, clean targets")
-    if noisy and clean:
-        lines += ["", f"Noisy targets minus clean targets: {noisy['psnr'] - clean['psnr']:+.2f} dB."]
+    for which in ("best", "last"):
+        found = {t: s["psnr"] for name, s in scores.items() for t in ("noisy", "clean")
+                 if name.startswith(f"N2N, {t} targets, {which}")}
+        if len(found) == 2:
+            lines.append(f"\nNoisy targets minus clean targets ({which} models): {found['noisy'] - found['clean']:+.2f} dB.")
     return "\n".join(lines) + "\n"

@@ -34,3 +34,36 @@ def _floor(value: int, multiple: int) -> int:
 
 def _ceil(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple
+
+
+def windowed(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, size: int, stride: int,
+             batch: int = 16) -> torch.Tensor:
+    """``fn`` applied to overlapping ``size``² windows of (1, C, H, W) ``x`` (``stride`` apart,
+    the last flush with the edge), ``batch`` windows per call, the outputs blended with a pyramid
+    weight that falls towards each window's edge (no seams). A side shorter than ``size`` is
+    taken whole. For a network trained on ``size``² crops this keeps it in the regime it learned."""
+    height, width = x.shape[-2:]
+    wh, ww = min(size, height), min(size, width)
+    tops, lefts = _starts(height, wh, stride), _starts(width, ww, stride)
+    weight = (_ramp(wh, x)[:, None] * _ramp(ww, x)[None, :])[None, None]
+    out = torch.zeros_like(x)
+    total = torch.zeros_like(x[:, :1])
+    places = [(t, left) for t in tops for left in lefts]
+    for first in range(0, len(places), batch):
+        chunk = places[first:first + batch]
+        pieces = fn(torch.cat([x[..., t:t + wh, left:left + ww] for t, left in chunk]))
+        for piece, (t, left) in zip(pieces, chunk):
+            out[..., t:t + wh, left:left + ww] += piece * weight[0]
+            total[..., t:t + wh, left:left + ww] += weight[0]
+    return out / total
+
+
+def _starts(length: int, window: int, stride: int) -> list[int]:
+    starts = list(range(0, length - window + 1, max(1, stride)))
+    return starts if starts[-1] == length - window else starts + [length - window]
+
+
+def _ramp(n: int, like: torch.Tensor) -> torch.Tensor:
+    """Weights 0.5, 1.5, … up to the middle and back down: positive everywhere."""
+    i = torch.arange(n, dtype=like.dtype, device=like.device)
+    return torch.minimum(i + 0.5, n - i - 0.5)
