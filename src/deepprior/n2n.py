@@ -131,18 +131,13 @@ def train(images: str | os.PathLike | None = None, pairs: str | os.PathLike | No
         raise InputError("resume needs the training folder (out=) that holds checkpoint.pt")
     if (images is None) == (pairs is None):
         raise InputError("give a folder of clean images (images=) or of noisy pairs (pairs=), not both")
-    data = TrainingSet(images=load_folder(images)) if images is not None else TrainingSet(bursts=load_bursts(pairs))
+    real_pairs = pairs is not None
+    data = _training_set(pairs if real_pairs else images, real_pairs)
     validation = None
     if val is not None:
-        held = TrainingSet(images=load_folder(val)) if images is not None else TrainingSet(bursts=load_bursts(val))
-        validation = Validation.build(held, cfg)
+        validation = Validation.build(_training_set(val, real_pairs), cfg)
     elif holdout:
-        if not 0 < holdout < len(data):
-            raise InputError(f"holdout must leave training images: {holdout} of {len(data)}")
-        held = TrainingSet(bursts=data.bursts[-holdout:]) if data.real_pairs else TrainingSet(
-            images=[b[0] for b in data.bursts[-holdout:]])
-        data.bursts = data.bursts[:-holdout]
-        validation = Validation.build(held, cfg)
+        validation = Validation.build(data.hold_out(holdout), cfg)
     started_here = _start_distributed()
     try:
         run = N2NTraining(data, cfg, validation, _device(device))
@@ -163,6 +158,11 @@ def train(images: str | os.PathLike | None = None, pairs: str | os.PathLike | No
     finally:
         if started_here:
             dist.destroy_process_group()
+
+
+def _training_set(folder: str | os.PathLike, real_pairs: bool) -> TrainingSet:
+    """A folder of clean images, or of noisy pairs and bursts."""
+    return TrainingSet(bursts=load_bursts(folder)) if real_pairs else TrainingSet(images=load_folder(folder))
 
 
 def _start_distributed() -> bool:

@@ -79,6 +79,15 @@ class TrainingSet:
     def __len__(self) -> int:
         return len(self.bursts)
 
+    def hold_out(self, count: int) -> "TrainingSet":
+        """Remove the last ``count`` images (or bursts) from this set and return them as a set."""
+        if not 0 < count < len(self):
+            raise InputError(f"holdout must leave training images: {count} of {len(self)}")
+        held = TrainingSet(bursts=self.bursts[-count:])
+        held.real_pairs = self.real_pairs
+        self.bursts = self.bursts[:-count]
+        return held
+
     def smallest_side(self) -> int:
         return min(min(frames[0].shape[1:]) for frames in self.bursts)
 

@@ -228,7 +228,7 @@ class N2NTraining(StepLoop):
         is by PSNR, else by loss."""
         val = self.validation
         name = "l1" if self.loss_name == "l0" else self.loss_name
-        model = N2NModel(self.net, self.describe())
+        model = self.export()
         losses, scores = [], []
         for i, (x, target, known) in enumerate(zip(val.inputs, val.targets, val.known)):
             out = model.denoise_tensor(x.to(self.device))
