@@ -34,6 +34,16 @@ def test_a_result_carries_history_config_and_seed():
     assert res.seed == 5 and res.config["task"] == "denoise" and len(res.history["loss"]) == 2
 
 
+def test_denoise_defaults_to_the_shipped_model_unless_a_fitting_run_is_asked_for():
+    noisy = np.random.default_rng(0).random((24, 24, 3))
+    assert dp.denoise(noisy, return_result=True).config["method"] == "n2n"
+    assert dp.denoise(noisy, iters=2, return_result=True).config["method"] == "dip"
+    with pytest.warns(UserWarning, match="above the 50/255"):  # uniform noise: σ far above 50/255
+        dp.denoise(noisy, method="n2n")
+    with pytest.raises(dp.InputError, match="not to DIP"):
+        dp.denoise(noisy, method="dip", ensemble=True, iters=2)
+
+
 def test_restore_with_any_operator_or_a_users_callable():
     k = np.ones((3, 3)) / 9
     y = np.random.default_rng(0).random((16, 16, 3)).astype(np.float32)

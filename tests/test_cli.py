@@ -169,3 +169,7 @@ def test_denoise_methods_and_early_stopping(images, tmp_path, capsys):
     assert run("denoise", images["rgb"], "-o", tmp_path / "d.png", "--method", "dip", "--early-stop", *FAST) == 0
     assert "DIP runs only" in one_line_error(capsys, "denoise", images["rgb"], "-o", tmp_path / "e.png",
                                              "--method", "zs-n2n", "--early-stop", *FAST)
+    assert run("denoise", images["rgb"], "-o", tmp_path / "n.png", "--report", tmp_path / "n.json", "--quiet") == 0
+    assert json.loads((tmp_path / "n.json").read_text())["config"]["method"] == "n2n"  # the default
+    assert "one pass" in one_line_error(capsys, "denoise", images["rgb"], "-o", tmp_path / "f.png",
+                                        "--method", "n2n", *FAST)

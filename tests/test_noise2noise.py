@@ -162,6 +162,16 @@ def test_resuming_an_interrupted_run_equals_an_uninterrupted_one(folder, tmp_pat
         torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
+def test_fine_tuning_starts_from_a_models_weights_and_refuses_another_shape(folder, tmp_path):
+    start = dp.n2n.train(folder, out=tmp_path / "start", iters=3, progress=False, **TINY)
+    data = TrainingSet(images=[chw(i) for i in range(3)])
+    run = N2NTraining(data, N2NConfig(iters=5, init=str(tmp_path / "start" / "last.pt"), **TINY))
+    for a, b in zip(start.model.net.state_dict().values(), run.net.state_dict().values()):
+        torch.testing.assert_close(a, b)
+    with pytest.raises(InputError, match="width 8 .* width 16"):
+        N2NTraining(data, N2NConfig(iters=5, init=str(tmp_path / "start" / "last.pt"), **{**TINY, "width": 16}))
+
+
 def test_clean_targets_are_the_same_run_with_the_clean_crop_as_target():
     cfg = N2NConfig(iters=1, targets="clean", **TINY)
     run = N2NTraining(TrainingSet(images=[chw(i) for i in range(3)]), cfg)
@@ -315,3 +325,13 @@ def test_the_shipped_model_denoises_out_of_the_box(tmp_path, capsys):
     assert main(["denoise", str(tmp_path / "noisy.png"), "-o", str(tmp_path / "out.png"), "--method", "n2n",
                  "--reference", str(tmp_path / "clean.png")]) == 0
     assert "PSNR" in capsys.readouterr().out
+
+
+def test_the_grey_model_denoises_colour_in_the_opponent_space_and_the_ensemble_helps():
+    rng = np.random.default_rng(1)
+    clean = np.dstack([scene(96, seed=s) for s in (1, 2, 3)])
+    noisy = np.clip(clean + rng.normal(0, 25, clean.shape), 0, 255).astype(np.uint8)
+    model = dp.n2n.pretrained("cpu")
+    once, ensemble = model.denoise(noisy), model.denoise(noisy, ensemble=True)
+    assert once.shape == clean.shape and dp.psnr(once, clean) > dp.psnr(noisy, clean) + 6
+    assert dp.psnr(ensemble, clean) > dp.psnr(once, clean)

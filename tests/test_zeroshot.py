@@ -9,7 +9,8 @@ from deepprior import nets
 from deepprior.errors import InputError
 from deepprior.methods import solve
 from deepprior.methods.tiles import tiled
-from deepprior.methods.zeroshot import ZSN2NConfig, ZSN2NFit, dihedral, pair_downsample, undo_dihedral, zs_n2n_loss
+from deepprior.methods.ensemble import dihedral, undo_dihedral
+from deepprior.methods.zeroshot import ZSN2NConfig, ZSN2NFit, pair_downsample, zs_n2n_loss
 from deepprior.operators import Downsample
 from deepprior.problem import Problem
 

@@ -27,10 +27,12 @@ from .runtime import choose_device
 
 ImageLike = np.ndarray | torch.Tensor
 
-# What ``denoise(method="auto")`` runs. Zero-shot Noise2Noise's fast preset finishes a Kodak photo
-# in about a minute but averaged 28.88 dB on the σ25 suite (`deepprior bench denoise --sigma 25
-# --methods zs-n2n`), below the NLM baseline's 29.53, so DIP stays the default until it does better.
-AUTO_DENOISER = "dip"
+# What ``denoise(method="auto")`` runs, on every image size and device: the shipped Noise2Noise
+# model. On the σ25 colour suite and Kodak24 it beats DIP's fast preset, ZS-N2N and NLM by
+# decibels in seconds (README, "Which denoiser by default"); DIP's paper preset matches it only
+# after hours on a CPU. Its limit is the noise it was trained on (Gaussian, σ ≤ N2N_MAX_SIGMA).
+AUTO_DENOISER = "n2n"
+N2N_MAX_SIGMA = 50
 
 
 @dataclass
@@ -117,45 +119,57 @@ def _finish(result: Result, return_result: bool) -> ImageLike | Result:
     return result if return_result else result.image
 
 
-def denoise(image: ImageLike, *, method: str = "auto", sigma: float | None = None,
+def denoise(image: ImageLike, *, method: str = "auto", sigma: float | None = None, ensemble: bool | None = None,
             return_result: bool = False, **options: Any) -> ImageLike | Result:
     """Remove noise.
 
-    method: 'dip' (Deep Image Prior: minutes to hours on a CPU), 'zs-n2n' (Zero-Shot
-    Noise2Noise: about a minute for a full-size photo, lower quality), 'n2n' (the Noise2Noise
-    model shipped with deepprior, trained on grey Gaussian noise σ ≤ 50: seconds; colour images
-    channel by channel), or 'auto' (``AUTO_DENOISER``; the README's Results give each method's
-    PSNR and time).
-    sigma: noise std in the image's [0, 1] scale (e.g. 25/255); DIP only, estimated when None.
-    It only selects the preset's jitter (the paper uses more at σ ≥ 50/255).
+    method: 'n2n' (the Noise2Noise model shipped with deepprior, trained on noisy grey photos
+    with Gaussian noise σ ≤ 50/255: seconds; colour in an opponent colour space), 'dip' (Deep
+    Image Prior: minutes to hours on a CPU, for noise the model was not trained on), 'zs-n2n'
+    (Zero-Shot Noise2Noise: about a minute, lower quality), or 'auto' (``AUTO_DENOISER``, or DIP
+    when options of a fitting run are given: preset, iters, callbacks, resume; why: the README's
+    Results).
+    sigma: noise std in the image's [0, 1] scale (e.g. 25/255); estimated when None. DIP uses it
+    to pick the preset's jitter (the paper jitters more at σ ≥ 50/255); n2n warns above 50/255.
+    ensemble: average the 8 flips/rotations (n2n: off by default; zs-n2n: on in its fast preset).
     options: preset ('fast' | 'paper' | a DIPConfig or ZSN2NConfig), iters, seed, device,
     reference, callbacks, resume, and any field of the method's configuration.
     """
-    if method == "n2n":
-        return _finish(_pretrained_n2n(image, options.get("device", "auto")), return_result)
     y = _Image.of(image)
     preset = options.get("preset")
     if isinstance(preset, (DIPConfig, ZSN2NConfig)):
         method = "dip" if isinstance(preset, DIPConfig) else "zs-n2n"
-    elif method == "auto":
-        method = AUTO_DENOISER
-    if method == "dip" and sigma is None:
+    elif method == "auto":  # options of a fitting run (a preset, steps, callbacks) mean DIP
+        method = "dip" if any(options.get(k) for k in ("preset", "iters", "callbacks", "resume")) else AUTO_DENOISER
+    if method not in ("n2n", "dip", "zs-n2n"):
+        raise InputError(f"unknown denoising method {method!r}; choose auto, n2n, dip or zs-n2n")
+    if ensemble is not None and method != "dip":
+        options["ensemble"] = ensemble
+    elif ensemble:
+        raise InputError("ensemble applies to the n2n and zs-n2n methods, not to DIP")
+    if method != "zs-n2n" and sigma is None:
         from skimage.restoration import estimate_sigma
         sigma = float(estimate_sigma(y.tensor[0].permute(1, 2, 0).numpy(), channel_axis=-1, average_sigmas=True))
+    if method == "n2n":
+        if sigma > N2N_MAX_SIGMA / 255:
+            warnings.warn(f"the noise std looks like {255 * sigma:.0f}/255, above the {N2N_MAX_SIGMA}/255 the "
+                          f"shipped model was trained for: try method='dip'", stacklevel=2)
+        return _finish(_pretrained_n2n(image, options.get("device", "auto"), bool(options.get("ensemble"))),
+                       return_result)
     result = _solve("denoise", y, as_operator(None), method=method, sigma=25.0 if sigma is None else sigma * 255,
                     **options)
     return _finish(result, return_result)
 
 
-def _pretrained_n2n(image: ImageLike, device: str) -> Result:
+def _pretrained_n2n(image: ImageLike, device: str, ensemble: bool) -> Result:
     from . import n2n
 
     start = time.perf_counter()
     model = n2n.pretrained(device)
-    restored = model.denoise(image)
+    restored = model.denoise(image, ensemble=ensemble)
     seconds = time.perf_counter() - start
     config = {"method": "n2n", "task": "denoise", "model": n2n.PRETRAINED.name, "device": str(model.device),
-              "trained": model.info}
+              "ensemble": ensemble, "trained": model.info}
     return Result(image=restored, config=config, seconds=seconds)
 
 

@@ -28,9 +28,11 @@ from .baselines import BASELINES
 from .protocols import Case
 
 TASK = {"sr": "super-resolve", "denoise": "denoise", "inpaint": "restore"}
-# Our methods by bench name: (method, preset). ZS-N2N denoises only.
+# Our methods by bench name: (method, preset). ZS-N2N and the shipped Noise2Noise model (n2n;
+# "ensemble": averaged over the 8 flips/rotations) denoise only.
 OURS = {"paper": ("dip", "paper"), "fast": ("dip", "fast"),
-        "zs-n2n": ("zs-n2n", "fast"), "zs-n2n-paper": ("zs-n2n", "paper")}
+        "zs-n2n": ("zs-n2n", "fast"), "zs-n2n-paper": ("zs-n2n", "paper"),
+        "n2n": ("n2n", "fast"), "n2n-ensemble": ("n2n", "ensemble")}
 
 
 @dataclass
@@ -59,6 +61,8 @@ def _task(case: Case) -> str:
 
 def _ours(case: Case, name: str, iters: int | None, callbacks: list, seed: int = 0):
     method, preset = OURS[name]
+    if method == "n2n":
+        return api.denoise(case.observed, method="n2n", ensemble=preset == "ensemble", return_result=True)
     options = dict(preset=preset, iters=iters, seed=seed, callbacks=callbacks, return_result=True)
     if case.suite == "sr":
         return api.super_resolve(case.observed, case.factor, **options)
@@ -96,7 +100,11 @@ def run_case(case: Case, method: str, iters: int | None, probe: float | None) ->
                            "published": case.published}
     start = time.perf_counter()
     spent = 0.0
-    if method in OURS:
+    if method in OURS and OURS[method][0] == "n2n":  # one inference: its curve is one point
+        result = _ours(case, method, iters, [])
+        image = result.image
+        row.update(steps=None, curve=[(0, result.seconds, case.psnr(np.asarray(image, dtype=np.float32)))])
+    elif method in OURS:
         steps = get_preset(_task(case), OURS[method][1], method=OURS[method][0], iters=iters).iters
         dip = OURS[method][0] == "dip"
         # ZS-N2N's estimate is a full (8-fold) inference, so its curve has only two points.
@@ -108,11 +116,12 @@ def run_case(case: Case, method: str, iters: int | None, probe: float | None) ->
             row.update(auto_stop_step=stopping.stop_iteration, auto_best_step=stopping.best_iteration,
                        psnr_auto=case.psnr(host_image(stopping.best_image)))
         oracle = max(curve.points, key=lambda point: point[2])
-        row.update(oracle_step=oracle[0], psnr_oracle=oracle[2])
+        row.update(oracle_step=oracle[0], psnr_oracle=oracle[2], steps=result.iterations, curve=curve.points)
+    if method in OURS:
         paper_steps = get_preset(_task(case), "paper", sigma=case.sigma or 25, factor=case.factor or 4).iters
         target = case.published.get("DIP")
-        reached = next(((s, t) for s, t, p in curve.points if target is not None and p >= target), (None, None))
-        row.update(steps=result.iterations, curve=curve.points, reach_step=reached[0], reach_s=reached[1],
+        reached = next(((s, t) for s, t, p in row["curve"] if target is not None and p >= target), (None, None))
+        row.update(reach_step=reached[0], reach_s=reached[1],
                    paper_s_per_step=probe, projected_paper_s=None if probe is None else probe * paper_steps)
     else:
         image = BASELINES[method][1](case)

@@ -55,6 +55,7 @@ class N2NConfig:
     lr, rampdown: Adam's learning rate (β2 = 0.99; paper 3e-4, here 1e-3 for short CPU budgets),
                cosine ramp-down over the last fraction.
     val_every: steps between validations (and checkpoints).
+    init:      a model file to start from (fine-tuning; same channels, width and depth), or "".
     """
 
     noise: str = "gaussian:0-50"
@@ -69,6 +70,7 @@ class N2NConfig:
     rampdown: float = 0.3
     val_every: int = 250
     seed: int = 0
+    init: str = ""
 
     def __post_init__(self) -> None:
         parse_noise(self.noise)
@@ -167,6 +169,8 @@ class N2NTraining(StepLoop):
         self.is_main = self.rank == 0
         seed_everything(config.seed)
         self.net = nets.build("unet", data.channels, data.channels, {"width": config.width, "depth": config.depth})
+        if config.init:
+            self._start_from(N2NModel.load(config.init), data.channels)
         shape = (config.batch, data.channels, config.crop, config.crop)
         check_memory(training_bytes(self.net, shape), self.device, "Noise2Noise training")
         self.net.to(self.device)
@@ -182,6 +186,16 @@ class N2NTraining(StepLoop):
         self.best = -math.inf
         self.validated = self.improved = False
         self._pending: list[torch.Tensor] = []
+
+    def _start_from(self, model: "N2NModel", channels: int) -> None:
+        """Copy ``model``'s weights into the fresh network (fine-tuning)."""
+        cfg = self.config
+        theirs = (model.channels, model.info["net"].get("width"), model.info["net"].get("depth"))
+        if model.info.get("arch") != "unet" or theirs != (channels, cfg.width, cfg.depth):
+            raise InputError(f"cannot start from '{cfg.init}': it is a {theirs[0]}-channel U-Net of width "
+                             f"{theirs[1]} and depth {theirs[2]}, this run trains a {channels}-channel one of "
+                             f"width {cfg.width} and depth {cfg.depth}")
+        self.net.load_state_dict(model.net.state_dict())
 
     def batch(self, iteration: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The crops of step ``iteration`` (inputs, targets, known-pixel map of the targets),

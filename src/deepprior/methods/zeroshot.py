@@ -28,6 +28,7 @@ from ..operators import Identity
 from ..problem import Problem, Result
 from ..runtime import check_memory, seed_everything, training_bytes
 from .loop import StepLoop, host_image
+from .ensemble import dihedral, dihedral_mean
 from .tiles import tiled
 
 
@@ -81,17 +82,6 @@ def zs_n2n_loss(net: Callable[[torch.Tensor], torch.Tensor], y: torch.Tensor) ->
     full1, full2 = pair_downsample(y - net(y))
     consistency = 0.5 * (F.mse_loss(d1, full1) + F.mse_loss(d2, full2))
     return residual + consistency
-
-
-def dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
-    """The k-th of the 8 flips/rotations (k in 0..7) of (…, H, W)."""
-    x = torch.rot90(x, k % 4, dims=(-2, -1))
-    return x.flip(-1) if k >= 4 else x
-
-
-def undo_dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
-    x = x.flip(-1) if k >= 4 else x
-    return torch.rot90(x, -(k % 4), dims=(-2, -1))
 
 
 class ZSN2NFit(StepLoop):
@@ -169,13 +159,9 @@ class ZSN2NFit(StepLoop):
     def denoise(self, y: torch.Tensor) -> torch.Tensor:
         """(1, C, H, W) noisy → denoised, clipped to [0, 1] (with the flip/rotation ensemble if set)."""
         def one(piece: torch.Tensor) -> torch.Tensor:
-            if not self.config.ensemble:
-                return piece - self.net(piece)
-            total = torch.zeros_like(piece)
-            for k in range(8):
-                view = dihedral(piece, k)
-                total += undo_dihedral(view - self.net(view), k)
-            return total / 8
+            def residual(view: torch.Tensor) -> torch.Tensor:
+                return view - self.net(view)
+            return dihedral_mean(residual, piece) if self.config.ensemble else residual(piece)
         self.net.eval()
         out = tiled(one, y, self.config.tile, self.net.radius)
         self.net.train()

@@ -1,0 +1,28 @@
+"""An opponent colour space that keeps white noise white: RGB denoising with a grey model.
+
+The three rows of ``OPPONENT`` (mean; red − blue; red − 2 green + blue, scaled) are orthogonal,
+so i.i.d. Gaussian noise of std σ on R, G and B becomes independent Gaussian noise on each
+opponent channel (std σ/√3, σ/√2 and σ·√6/4), and each channel maps [0, 1]³ into [0, 1]
+(offsets ``OFFSET``): a grey denoiser sees what it was trained on. Nearly all of a photo's
+detail is in the first channel; the other two are smooth and denoise well (as in CBM3D).
+"""
+from __future__ import annotations
+
+import torch
+
+OPPONENT = torch.tensor([[1 / 3, 1 / 3, 1 / 3],
+                         [1 / 2, 0.0, -1 / 2],
+                         [1 / 4, -1 / 2, 1 / 4]])
+OFFSET = torch.tensor([0.0, 0.5, 0.5])
+
+
+def to_opponent(rgb: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) RGB in [0, 1] → (B, 3, H, W) opponent channels in [0, 1]."""
+    matrix, offset = OPPONENT.to(rgb), OFFSET.to(rgb)
+    return torch.einsum("ij,bjhw->bihw", matrix, rgb) + offset.view(1, 3, 1, 1)
+
+
+def from_opponent(opponent: torch.Tensor) -> torch.Tensor:
+    """The inverse of ``to_opponent`` (not clipped)."""
+    matrix, offset = OPPONENT.to(opponent), OFFSET.to(opponent)
+    return torch.einsum("ij,bjhw->bihw", torch.linalg.inv(matrix), opponent - offset.view(1, 3, 1, 1))
