@@ -160,8 +160,9 @@ def test_the_console_script_has_help_with_examples():
 
 def test_the_demo_denoises_a_bundled_photo_and_reports_the_gain(tmp_path, capsys):
     assert run("demo", "--out", tmp_path, "--iters", "2", "--quiet") == 0
-    assert "dB →" in capsys.readouterr().out
-    assert {p.name for p in tmp_path.iterdir()} == {"clean.png", "noisy.png", "denoised.png"}
+    printed = capsys.readouterr().out
+    assert "Noise2Noise model" in printed and "Deep Image Prior" in printed and printed.count("dB →") == 2
+    assert {p.name for p in tmp_path.iterdir()} == {"clean.png", "noisy.png", "denoised_n2n.png", "denoised_dip.png"}
 
 
 def test_denoise_methods_and_early_stopping(images, tmp_path, capsys):

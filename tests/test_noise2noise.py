@@ -325,6 +325,11 @@ def test_the_shipped_model_denoises_out_of_the_box(tmp_path, capsys):
     assert main(["denoise", str(tmp_path / "noisy.png"), "-o", str(tmp_path / "out.png"), "--method", "n2n",
                  "--reference", str(tmp_path / "clean.png")]) == 0
     assert "PSNR" in capsys.readouterr().out
+    folder = tmp_path / "data"
+    folder.mkdir()
+    dp.write_image(folder / "a.png", clean)
+    assert main(["n2n", "train", "--images", str(folder), "--init", "shipped", "--iters", "1", "--crop", "32",
+                 "--batch", "1", "--out", str(tmp_path / "tuned"), "--quiet"]) == 0  # fine-tuning
 
 
 def test_the_grey_model_denoises_colour_in_the_opponent_space_and_the_ensemble_helps():

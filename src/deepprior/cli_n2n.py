@@ -19,7 +19,7 @@ TRAIN_EXAMPLES = """examples:
   deepprior n2n train --images photos/ --targets clean --out model_clean/       # the clean baseline
   deepprior n2n train --images photos/ --noise text --out model_text/           # L1 for text overlays
   deepprior n2n train … --out model/ --resume                                   # after Ctrl-C
-  deepprior n2n train --pairs captures/ --init model/best.pt --iters 1000 --lr 3e-4 --out tuned/
+  deepprior n2n train --pairs captures/ --init shipped --iters 1000 --lr 3e-4 --out tuned/  # fine-tune
   torchrun --nproc_per_node=2 -m deepprior n2n train --images photos/ --out model/
 
 noise: KIND, KIND:LEVEL or KIND:LOW-HIGH with KIND one of """ + ", ".join(NOISE_KINDS) + """;
@@ -59,8 +59,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"steps between validations and checkpoints (default {defaults.val_every})")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    p.add_argument("--init", type=Path, help="fine-tune: start from this model file's weights (same width "
-                                             "and depth; e.g. the shipped model on your own noisy data)")
+    p.add_argument("--init", help="fine-tune: start from this model file's weights (same width and depth), "
+                                  "or 'shipped' for the model shipped with deepprior")
     p.add_argument("--device", default="auto", choices=DEVICES)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
                           device=args.device, progress=not args.quiet, noise=args.noise, targets=args.targets,
                           loss=args.loss, iters=args.iters, batch=args.batch, crop=args.crop, width=args.width,
                           depth=args.depth, lr=args.lr, val_every=args.val_every, seed=args.seed,
-                          init=str(args.init or ""))
+                          init=str(n2n.PRETRAINED if args.init == "shipped" else args.init or ""))
         score = model.info.get("val_psnr")
         if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for all
             return 0

@@ -32,7 +32,7 @@ from ..imageio import atomic_path
 from ..losses import annealed_l0, l1, l2, masked_l2
 from ..metrics import psnr_tensor
 from ..noise import NoiseModel, parse_noise
-from ..runtime import check_memory, seed_everything, training_bytes
+from ..runtime import check_memory, keep_freed_memory, seed_everything, training_bytes
 from ..trainingdata import TrainingSet
 from .loop import StepLoop
 from .tiles import tiled, windowed
@@ -173,6 +173,8 @@ class N2NTraining(StepLoop):
             self._start_from(N2NModel.load(config.init), data.channels)
         shape = (config.batch, data.channels, config.crop, config.crop)
         check_memory(training_bytes(self.net, shape), self.device, "Noise2Noise training")
+        if self.device.type == "cpu":
+            keep_freed_memory()  # no page faults for the same buffers every step
         self.net.to(self.device)
         self.model = self.net
         if self.distributed:
@@ -347,6 +349,8 @@ class N2NModel:
         if x.shape[1] != self.channels:
             raise InputError(f"this model denoises {self.channels}-channel images, got {x.shape[1]} channels")
         window = self.window if window is None else window
+        if x.device.type == "cpu":
+            keep_freed_memory()  # the windows' buffers are reused instead of page-faulted in again
         was_training = self.net.training
         self.net.eval()
         if window:

@@ -26,7 +26,7 @@ from ..errors import InputError
 from ..metrics import psnr_tensor
 from ..operators import Identity
 from ..problem import Problem, Result
-from ..runtime import check_memory, seed_everything, training_bytes
+from ..runtime import check_memory, keep_freed_memory, seed_everything, training_bytes
 from .loop import StepLoop, host_image
 from .ensemble import dihedral, dihedral_mean
 from .tiles import tiled
@@ -106,6 +106,8 @@ class ZSN2NFit(StepLoop):
         batch = (config.batch, problem.channels, self.crop, self.crop) if self.crop else problem.y.shape
         needed = training_bytes(lambda x: zs_n2n_loss(net, x), tuple(batch), probe=32)
         check_memory(needed, self.device, f"a {width}×{height} zero-shot Noise2Noise fit")
+        if self.device.type == "cpu":
+            keep_freed_memory()  # no page faults for the same buffers every step
         self.net = net.to(self.device)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr)
         self.generator = torch.Generator().manual_seed(config.seed)
