@@ -57,7 +57,7 @@ def test_the_table_puts_published_figures_and_the_difference_beside_ours():
 def test_a_whole_suite_runs_end_to_end_on_a_folder(folder, tmp_path, capsys):
     out = tmp_path / "bench"
     code = cli.main(["bench", "denoise", "--images", str(folder), "--methods", "fast,zs-n2n,n2n,tv", "--crop", "32",
-                     "--iters", "5", "--limit", "1", "--out", str(out)])
+                     "--iters", "5", "--limit", "1", "--holdout", "0.2", "--out", str(out)])
     assert code == 0
     report = json.loads((out / "results.json").read_text())
     assert "REDUCED" in report["protocol"]
@@ -68,6 +68,7 @@ def test_a_whole_suite_runs_end_to_end_on_a_folder(folder, tmp_path, capsys):
         assert ours["curve"][-1][2] == pytest.approx(ours["psnr"], abs=1e-3)
     assert fast["steps"] == zs["steps"] == fast["curve"][-1][0] == 5
     assert shipped["steps"] is None and len(shipped["curve"]) == 1  # one inference, no iterations
+    assert fast["auto_signal"] == "holdout" and fast["auto_best_step"] == 5  # DIP stopped on held-out pixels
     assert "psnr_at_1pct" in zs and "psnr" in tv and "curve" not in tv
     assert (out / "psnr_vs_time.png").stat().st_size > 0 and (out / "results.csv").exists()
 

@@ -50,6 +50,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--limit", type=int, help="only the first N images (not the full protocol)")
         p.add_argument("--iters", type=int, help="override the presets' step counts (not the full protocol)")
         p.add_argument("--no-probe", action="store_true", help="skip timing the paper preset (no speed ratio)")
+        p.add_argument("--holdout", type=float, default=0.0,
+                       help="DIP: leave this fraction of the observed pixels out of the loss; the automatic "
+                            "stop then watches their error instead of the variance of the outputs")
         p.add_argument("--out", type=Path, default=Path("results/bench") / name)
     from .n2n import add_parser as add_n2n
     add_n2n(suites)
@@ -114,11 +117,12 @@ def _quality(args: argparse.Namespace) -> int:
             figures = [c.published for c in cases if c.setting == setting and c.published]
             if figures and len(figures) == len([c for c in cases if c.setting == setting]):
                 average[setting] = {k: sum(f[k] for f in figures) / len(figures) for k in figures[0]}
-    reduced = [f"{k} {v}" for k, v in (("crop", args.crop), ("limit", args.limit), ("iters", args.iters)) if v]
+    reduced = [f"{k} {v}" for k, v in (("crop", args.crop), ("limit", args.limit), ("iters", args.iters),
+                                       ("holdout", args.holdout)) if v]
     protocol = f"{args.suite}: {SUITE_HELP[args.suite]}" + (
         f" — REDUCED, not the full protocol ({', '.join(reduced)})" if reduced else " — full protocol") + (
         f"; images from {args.images}" if args.images else "")
-    rows = run_suite(cases, methods, args.iters, probe=not args.no_probe)
+    rows = run_suite(cases, methods, args.iters, probe=not args.no_probe, holdout=args.holdout)
     text = write_outputs(args.out, rows, averages(rows, average), protocol, environment())
     print(text)
     print(f"written: {args.out}/results.md, results.csv, results.json, psnr_vs_time.png")

@@ -59,11 +59,13 @@ def _task(case: Case) -> str:
     return "inpaint" if case.text_mask else TASK[case.suite]
 
 
-def _ours(case: Case, name: str, iters: int | None, callbacks: list, seed: int = 0):
+def _ours(case: Case, name: str, iters: int | None, callbacks: list, seed: int = 0, holdout: float = 0.0):
     method, preset = OURS[name]
     if method == "n2n":
         return api.denoise(case.observed, method="n2n", ensemble=preset == "ensemble", return_result=True)
     options = dict(preset=preset, iters=iters, seed=seed, callbacks=callbacks, return_result=True)
+    if holdout and method == "dip":
+        options["holdout"] = holdout
     if case.suite == "sr":
         return api.super_resolve(case.observed, case.factor, **options)
     if case.suite == "denoise":
@@ -94,8 +96,10 @@ def paper_seconds_per_step(case: Case, steps: int = 5, warmup: int = 2) -> float
     return (timer.end - timer.start) / steps
 
 
-def run_case(case: Case, method: str, iters: int | None, probe: float | None) -> dict[str, Any]:
-    """Run ``method`` on ``case``; return one row of figures."""
+def run_case(case: Case, method: str, iters: int | None, probe: float | None, holdout: float = 0.0) -> dict[str, Any]:
+    """Run ``method`` on ``case``; return one row of figures. ``holdout``: DIP leaves that fraction of
+    the observed pixels out of the loss, and the automatic stop watches their error instead of
+    the variance of the outputs."""
     row: dict[str, Any] = {"suite": case.suite, "setting": case.setting, "image": case.name, "method": method,
                            "published": case.published}
     start = time.perf_counter()
@@ -109,12 +113,13 @@ def run_case(case: Case, method: str, iters: int | None, probe: float | None) ->
         dip = OURS[method][0] == "dip"
         # ZS-N2N's estimate is a full (8-fold) inference, so its curve has only two points.
         curve = ScoreCurve(case, every=50 if dip else max(1, steps // 2))
-        stopping = EarlyStopping(stop=False)  # observed only: the run goes on to the preset's end
-        result = _ours(case, method, iters, [curve, stopping] if dip else [curve])
+        # observed only: the run goes on to the preset's end
+        stopping = EarlyStopping(stop=False, signal="holdout" if holdout else "variance")
+        result = _ours(case, method, iters, [curve, stopping] if dip else [curve], holdout=holdout)
         image, spent = result.image, curve.spent
         if dip and stopping.best_image is not None:
             row.update(auto_stop_step=stopping.stop_iteration, auto_best_step=stopping.best_iteration,
-                       psnr_auto=case.psnr(host_image(stopping.best_image)))
+                       psnr_auto=case.psnr(host_image(stopping.best_image)), auto_signal=stopping.signal)
         oracle = max(curve.points, key=lambda point: point[2])
         row.update(oracle_step=oracle[0], psnr_oracle=oracle[2], steps=result.iterations, curve=curve.points)
     if method in OURS:
@@ -146,7 +151,8 @@ def applicable(method: str, suite: str) -> bool:
     return method in BASELINES and suite in BASELINES[method][0]
 
 
-def run_suite(cases: list[Case], methods: list[str], iters: int | None = None, probe: bool = True) -> list[dict]:
+def run_suite(cases: list[Case], methods: list[str], iters: int | None = None, probe: bool = True,
+              holdout: float = 0.0) -> list[dict]:
     """Every applicable method on every case, with one progress bar (and ETA) over the suite."""
     jobs = [(c, m) for c in cases for m in methods if applicable(m, c.suite)]
     rows, probes = [], {}
@@ -156,7 +162,7 @@ def run_suite(cases: list[Case], methods: list[str], iters: int | None = None, p
             key = id(case)
             if method in OURS and probe and key not in probes:
                 probes[key] = paper_seconds_per_step(case)
-            rows.append(run_case(case, method, iters, probes.get(key)))
+            rows.append(run_case(case, method, iters, probes.get(key), holdout))
     return rows
 
 
@@ -208,9 +214,11 @@ def markdown(rows: list[dict], means: list[dict], protocol: str, env: dict[str, 
                          f"{_fmt(r.get('psnr_at_2pct'))} | {reach} |")
         stops = [r for r in rows if r["setting"] == setting and r.get("psnr_auto") is not None]
         if stops:
-            lines += ["", "Automatic stopping (ES-WMV, window 100, patience 1000, observed without stopping) "
+            signal = {"variance": "ES-WMV: variance of the last 100 outputs",
+                      "holdout": "error on the held-out pixels"}[stops[0].get("auto_signal", "variance")]
+            lines += ["", f"Automatic stopping ({signal}, patience 1000, observed without stopping) "
                       "against the oracle best iterate (the best PSNR of the curve, read every 50 steps):", "",
-                      "| image | method | PSNR at the end | oracle best (step) | ES-WMV pick (step) | pick − oracle "
+                      "| image | method | PSNR at the end | oracle best (step) | automatic pick (step) | pick − oracle "
                       "| rule fired at step |", "|---|---|---|---|---|---|---|"]
             lines += [f"| {r['image']} | {r['method']} | {r['psnr']:.2f} | {r['psnr_oracle']:.2f} ({r['oracle_step']}) "
                       f"| {r['psnr_auto']:.2f} ({r['auto_best_step']}) | {r['psnr_auto'] - r['psnr_oracle']:+.2f} "

@@ -41,6 +41,9 @@ class DIPConfig:
                     this many dB (10·log10 of the loss ratio); non-finite losses always undo.
                     0 disables the dB rule.
     check_every:    steps between host synchronisations (loss history, backtracking check).
+    holdout:        fraction of the observation's pixels left out of the loss (0: none); their
+                    error, ``history["holdout"]`` at every check, validates the fit without a
+                    clean reference (``EarlyStopping(signal="holdout")``).
     """
 
     net: str = "skip"
@@ -55,6 +58,7 @@ class DIPConfig:
     backtrack_db: float = 5.0
     check_every: int = 10
     seed: int = 0
+    holdout: float = 0.0
 
     def __post_init__(self) -> None:
         if self.input not in INPUTS:
@@ -63,6 +67,8 @@ class DIPConfig:
             raise InputError("iters and check_every must be positive")
         if not 0 <= self.ema < 1:
             raise InputError(f"ema must lie in [0, 1), got {self.ema}")
+        if not 0 <= self.holdout < 1:
+            raise InputError(f"holdout must lie in [0, 1), got {self.holdout}")
 
 
 class DIPFit(StepLoop):
@@ -100,6 +106,7 @@ class DIPFit(StepLoop):
         self.y = problem.y.to(self.device)
         self.reference = problem.reference.to(self.device) if problem.reference is not None else None
         self.operator = problem.operator.to(self.device)
+        self.held = self._held_out_pixels()
         self.iteration = 0
         self.ema: torch.Tensor | None = None
         self.output: torch.Tensor | None = None
@@ -107,10 +114,20 @@ class DIPFit(StepLoop):
                                          "backtracks": []}
         self.last_loss = math.nan
         self.last_psnr = math.nan
+        self.last_holdout = math.nan
         self._pending: list[torch.Tensor] = []
         self.chosen: tuple[int, torch.Tensor] | None = None
         self._good = self._snapshot()
         self._good_loss = math.inf
+
+    def _held_out_pixels(self) -> torch.Tensor | None:
+        """(1, 1, h, w) float {0, 1}: the observation's pixels kept out of the loss (1), drawn
+        from their own generator so that the rest of the run's randomness is unchanged."""
+        if not self.config.holdout:
+            return None
+        generator = torch.Generator().manual_seed(self.config.seed)
+        held = torch.rand(1, 1, *self.y.shape[-2:], generator=generator) < self.config.holdout
+        return held.float().to(self.device)
 
     # ----------------------------------------------------------------------------- the input
     def _input_code(self, channels: int, size: tuple[int, int]) -> torch.Tensor:
@@ -138,7 +155,11 @@ class DIPFit(StepLoop):
             z = z + torch.randn(z.shape, generator=self.generator, device=self.device) * cfg.reg_noise_std
         top, left, height, width = self._crop
         out = self.net(z)[..., top:top + height, left:left + width]
-        loss = self.problem.loss(self.operator(out), self.y)
+        if self.held is None:
+            loss = self.problem.loss(self.operator(out), self.y)
+        else:
+            fitted = 1 - self.held
+            loss = self.problem.loss(self.operator(out) * fitted, self.y * fitted)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -157,11 +178,18 @@ class DIPFit(StepLoop):
         extra = []
         if self.reference is not None:
             extra = [psnr_tensor(self.image, self.reference), psnr_tensor(self.output, self.reference)]
+        if self.held is not None:
+            with torch.no_grad():
+                error = (self.operator(self.image) - self.y) ** 2 * self.held
+                extra.append(error.sum() / (self.held.sum() * self.y.shape[1]))
         values = torch.stack(self._pending + extra).tolist()
         losses = values[:len(self._pending)]
         self._pending.clear()
         self.history["loss"] += losses
-        if extra:
+        if self.held is not None:
+            self.last_holdout = values.pop()
+            self.history.setdefault("holdout", []).append([self.iteration, self.last_holdout])
+        if self.reference is not None:
             self.history["psnr"].append([self.iteration, values[-2]])
             self.history["psnr_output"].append([self.iteration, values[-1]])
             self.last_psnr = values[-2]
