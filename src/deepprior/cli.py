@@ -20,7 +20,7 @@ import torch
 from . import __version__, api, bench, callbacks as cbs, cli_n2n
 from .errors import DeepPriorError, InputError, OutputExistsError
 from .imageio import atomic_path, read_image, split_alpha, write_image
-from .methods.stopping import EarlyStopping
+from .methods.stopping import HOLDOUT, SIGNALS, EarlyStopping
 from .metrics import psnr, ssim
 from .runtime import DEVICES
 
@@ -47,8 +47,10 @@ def _common(parser: argparse.ArgumentParser, *, output: bool = True) -> None:
                    help="fast (default): the laptop-CPU setting; paper: the published settings of the method "
                         "(for denoise, a preset without --method means DIP)")
     g.add_argument("--iters", type=int, help="number of steps (default: the preset's)")
-    g.add_argument("--early-stop", action="store_true",
-                   help="DIP: stop when the outputs stop settling (ES-WMV) and return the best estimate")
+    g.add_argument("--early-stop", nargs="?", const="variance", choices=SIGNALS, metavar="SIGNAL",
+                   help="DIP: stop at the minimum of a signal that needs no clean image and return that "
+                        "estimate: 'variance' (default; ES-WMV, the outputs stop settling) or 'holdout' "
+                        f"(the error on {100 * HOLDOUT:.0f} %% of the pixels, left out of the loss)")
     g.add_argument("--reference", type=Path, help="clean image: PSNR/SSIM in the progress bar and report")
     g.add_argument("--device", default="auto", choices=DEVICES, help="default: cuda, then mps, then cpu")
     g.add_argument("--seed", type=int, default=0)
@@ -126,7 +128,7 @@ def _outputs(args: argparse.Namespace) -> list[Path]:
 def _callbacks(args: argparse.Namespace, checkpoint: Path) -> list:
     found: list = [] if args.quiet else [cbs.ProgressBar(args.command)]
     if args.early_stop:
-        found.append(EarlyStopping())
+        found.append(EarlyStopping(signal=args.early_stop))
     if args.snapshots:
         found.append(cbs.Snapshots(args.snapshots, args.every))
     if args.gif:
@@ -159,8 +161,11 @@ def _run(args: argparse.Namespace) -> int:
                                    resume=str(args.checkpoint) if args.resume else None, return_result=True)
     if args.preset:
         options["preset"] = args.preset
+    method = _denoiser(args) if args.command == "denoise" else "dip"
+    if args.early_stop == "holdout" and method == "dip":
+        options["holdout"] = HOLDOUT
     if args.command == "denoise":
-        result = api.denoise(read_image(args.input), method=_denoiser(args), ensemble=args.ensemble or None,
+        result = api.denoise(read_image(args.input), method=method, ensemble=args.ensemble or None,
                              sigma=None if args.sigma is None else args.sigma / 255, **options)
     elif args.command == "super-resolve":
         result = api.super_resolve(read_image(args.input), args.factor, kernel=args.kernel, **options)
@@ -199,7 +204,9 @@ def _denoiser(args: argparse.Namespace) -> str:
     if args.method == "n2n" and fit:
         raise InputError(f"{', '.join(fit)} describe a fitting run (--method dip or zs-n2n); the shipped n2n "
                          f"model denoises in one pass")
-    return "dip" if args.method == "auto" and fit else args.method
+    if args.method == "auto":  # resolved here: the command line always passes callbacks to the API
+        return "dip" if fit else api.AUTO_DENOISER
+    return args.method
 
 
 def _scores(image: np.ndarray, reference: np.ndarray | None) -> dict[str, float]:

@@ -21,6 +21,7 @@ from ..errors import InputError
 
 
 SIGNALS = ("variance", "holdout")
+HOLDOUT = 0.1  # the fraction of pixels the command line holds out for the holdout signal
 
 
 class EarlyStopping:
