@@ -168,8 +168,8 @@ def test_the_demo_denoises_a_bundled_photo_and_reports_the_gain(tmp_path, capsys
 def test_denoise_methods_and_early_stopping(images, tmp_path, capsys):
     assert run("denoise", images["rgb"], "-o", tmp_path / "z.png", "--method", "zs-n2n", *FAST) == 0
     assert run("denoise", images["rgb"], "-o", tmp_path / "d.png", "--method", "dip", "--early-stop", *FAST) == 0
-    assert run("denoise", images["rgb"], "-o", tmp_path / "h.png", "--early-stop", "holdout", "--report",
-               tmp_path / "h.json", *FAST) == 0  # a fitting option: DIP, with 10 % of the pixels held out
+    assert run("denoise", images["rgb"], "-o", tmp_path / "h.png", "--early-stop", "--report",
+               tmp_path / "h.json", *FAST) == 0  # a fitting option: DIP; denoising stops on 10 % of the pixels held out
     report = json.loads((tmp_path / "h.json").read_text())
     assert report["config"]["method"] == "dip" and report["config"]["holdout"] == 0.1
     assert "DIP runs only" in one_line_error(capsys, "denoise", images["rgb"], "-o", tmp_path / "e.png",

@@ -47,10 +47,11 @@ def _common(parser: argparse.ArgumentParser, *, output: bool = True) -> None:
                    help="fast (default): the laptop-CPU setting; paper: the published settings of the method "
                         "(for denoise, a preset without --method means DIP)")
     g.add_argument("--iters", type=int, help="number of steps (default: the preset's)")
-    g.add_argument("--early-stop", nargs="?", const="variance", choices=SIGNALS, metavar="SIGNAL",
+    g.add_argument("--early-stop", nargs="?", const="auto", choices=("auto", *SIGNALS), metavar="SIGNAL",
                    help="DIP: stop at the minimum of a signal that needs no clean image and return that "
-                        "estimate: 'variance' (default; ES-WMV, the outputs stop settling) or 'holdout' "
-                        f"(the error on {100 * HOLDOUT:.0f} %% of the pixels, left out of the loss)")
+                        "estimate: 'holdout' (the error on {:.0f} %% of the pixels, left out of the loss; the "
+                        "default for denoise) or 'variance' (ES-WMV, the outputs stop settling; the default "
+                        "for the other tasks)".format(100 * HOLDOUT))
     g.add_argument("--reference", type=Path, help="clean image: PSNR/SSIM in the progress bar and report")
     g.add_argument("--device", default="auto", choices=DEVICES, help="default: cuda, then mps, then cpu")
     g.add_argument("--seed", type=int, default=0)
@@ -128,7 +129,7 @@ def _outputs(args: argparse.Namespace) -> list[Path]:
 def _callbacks(args: argparse.Namespace, checkpoint: Path) -> list:
     found: list = [] if args.quiet else [cbs.ProgressBar(args.command)]
     if args.early_stop:
-        found.append(EarlyStopping(signal=args.early_stop))
+        found.append(EarlyStopping(signal=_stop_signal(args)))
     if args.snapshots:
         found.append(cbs.Snapshots(args.snapshots, args.every))
     if args.gif:
@@ -162,7 +163,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.preset:
         options["preset"] = args.preset
     method = _denoiser(args) if args.command == "denoise" else "dip"
-    if args.early_stop == "holdout" and method == "dip":
+    if args.early_stop and _stop_signal(args) == "holdout" and method == "dip":
         options["holdout"] = HOLDOUT
     if args.command == "denoise":
         result = api.denoise(read_image(args.input), method=method, ensemble=args.ensemble or None,
@@ -191,6 +192,14 @@ def _run(args: argparse.Namespace) -> int:
               f"--checkpoint {checkpoint} --resume --force", file=sys.stderr)
         return 130
     return 0
+
+
+def _stop_signal(args: argparse.Namespace) -> str:
+    """--early-stop's signal: as given, or for 'auto' the one the suites measured best for the task
+    (held-out pixels for denoising; the variance elsewhere, where held-out pixels are observations lost)."""
+    if args.early_stop != "auto":
+        return args.early_stop
+    return "holdout" if args.command == "denoise" else "variance"
 
 
 # Options that describe a fitting run: with them, `denoise` means DIP unless --method says otherwise.
