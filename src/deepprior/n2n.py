@@ -30,7 +30,7 @@ from .methods.loop import host_image
 from .methods.noise2noise import N2NConfig, N2NModel, N2NTraining, Validation
 from .metrics import psnr, ssim
 from .noise import parse_noise
-from .runtime import choose_device
+from .runtime import choose_device, keep_freed_memory
 from .trainingdata import TrainingSet, load_bursts, load_chw, load_folder
 
 PRETRAINED = Path(__file__).parent / "data" / "n2n_gaussian_grey.pt"
@@ -43,6 +43,8 @@ class Denoiser:
         self.device = choose_device(device) if isinstance(device, str) else device
         self.model = model
         model.net.to(self.device)
+        if self.device.type == "cpu":
+            keep_freed_memory()  # the windows' buffers are reused instead of page-faulted in again
 
     @property
     def info(self) -> dict[str, Any]:

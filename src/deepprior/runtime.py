@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 import platform
 import random
 from typing import Callable
@@ -39,6 +40,7 @@ def seed_everything(seed: int) -> None:
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
 
 
+@functools.cache  # a process-wide setting: applied once
 def keep_freed_memory() -> bool:
     """On glibc, keep freed heap blocks in the process instead of handing them back to the OS.
 

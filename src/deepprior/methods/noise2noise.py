@@ -349,8 +349,6 @@ class N2NModel:
         if x.shape[1] != self.channels:
             raise InputError(f"this model denoises {self.channels}-channel images, got {x.shape[1]} channels")
         window = self.window if window is None else window
-        if x.device.type == "cpu":
-            keep_freed_memory()  # the windows' buffers are reused instead of page-faulted in again
         was_training = self.net.training
         self.net.eval()
         if window:
