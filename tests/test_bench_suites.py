@@ -73,8 +73,9 @@ def test_a_whole_suite_runs_end_to_end_on_a_folder(folder, tmp_path, capsys):
     assert (out / "psnr_vs_time.png").stat().st_size > 0 and (out / "results.csv").exists()
 
 
-def test_zero_shot_runs_only_in_the_denoising_suite_and_the_curve_is_read_at_a_time():
+def test_single_task_methods_run_only_in_their_suite_and_the_curve_is_read_at_a_time():
     assert applicable("zs-n2n", "denoise") and not applicable("zs-n2n", "sr")
+    assert applicable("zssr", "sr") and not applicable("zssr", "denoise") and not applicable("n2n", "inpaint")
     assert applicable("fast", "inpaint") and not applicable("bicubic", "denoise")
     curve = [(50, 1.0, 20.0), (100, 2.0, 25.0), (150, 3.0, 27.0)]
     assert _score_at(curve, 2.5) == 25.0 and _score_at(curve, 0.5) is None and _score_at(curve, 9) == 27.0
@@ -102,3 +103,13 @@ def test_a_cropped_run_prints_no_published_figures_beside_it(tmp_path):
                      "--out", str(out)]) == 0
     report = json.loads((out / "results.json").read_text())
     assert report["rows"][0]["published"] == {} and report["averages"][0]["published"] == {}
+
+
+def test_the_sr_suite_runs_zssr_beside_bicubic(folder, tmp_path):
+    out = tmp_path / "sr"
+    assert cli.main(["bench", "sr", "--images", str(folder), "--scales", "2", "--methods", "zssr,bicubic",
+                     "--crop", "32", "--iters", "4", "--limit", "1", "--out", str(out)]) == 0
+    zssr, bicubic = json.loads((out / "results.json").read_text())["rows"]
+    assert (zssr["method"], bicubic["method"]) == ("zssr", "bicubic")
+    assert zssr["steps"] == zssr["curve"][-1][0] == 4 and zssr["projected_paper_s"] > 0
+    assert zssr["curve"][-1][2] == pytest.approx(zssr["psnr"], abs=1e-3)

@@ -14,6 +14,7 @@ from .imageio import read_image, write_image
 from .methods.dip import DIPConfig
 from .methods.stopping import EarlyStopping
 from .methods.zeroshot import ZSN2NConfig
+from .methods.zssr import ZSSRConfig
 from .metrics import psnr, ssim
 from .presets import get_preset
 from .problem import Problem, Result
@@ -21,6 +22,6 @@ from .problem import Problem, Result
 __all__ = [
     "denoise", "super_resolve", "inpaint", "restore", "dejpeg", "flash_no_flash",
     "read_image", "write_image", "psnr", "ssim", "operators", "callbacks", "presets", "get_preset", "n2n",
-    "DIPConfig", "ZSN2NConfig", "EarlyStopping", "Problem", "Result",
+    "DIPConfig", "ZSN2NConfig", "ZSSRConfig", "EarlyStopping", "Problem", "Result",
     "DeepPriorError", "InputError", "ImageReadError", "ImageTooLargeError", "OutputExistsError",
 ]

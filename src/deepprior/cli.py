@@ -28,7 +28,8 @@ EXAMPLES = {
     "denoise": "deepprior denoise noisy.png -o clean.png --sigma 25\n"
                "  deepprior denoise noisy.png -o clean.png --method zs-n2n          # about a minute\n"
                "  deepprior denoise noisy.png -o clean.png --preset paper --reference gt.png --curve curve.png",
-    "super-resolve": "deepprior super-resolve small.png -o big.png --factor 4",
+    "super-resolve": "deepprior super-resolve small.png -o big.png --factor 4 --kernel bicubic   # ZSSR: a minute\n"
+                     "  deepprior super-resolve small.png -o big.png --method dip --preset paper      # hours",
     "inpaint": "deepprior inpaint photo.png --mask mask.png -o filled.png   # white = known pixel",
     "restore": "deepprior restore img.png --mask kept.png -o out.png          # white = kept pixel",
     "dejpeg": "deepprior dejpeg photo.jpg -o out.png",
@@ -95,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--factor", type=int, default=4, help="2, 4, 8… (default 4)")
     p.add_argument("--kernel", choices=("lanczos2", "bicubic", "box"), default="lanczos2",
                    help="the downsampler assumed to have made the small image")
+    p.add_argument("--method", choices=("auto", "zssr", "dip"), default="auto",
+                   help="zssr: Zero-Shot Super-Resolution, a small network trained on the image's own "
+                        "downscaled copies (about a minute on a CPU); dip: Deep Image Prior (many minutes "
+                        f"to hours); auto (default): {api.AUTO_SR}, chosen from the README's Results, or "
+                        "dip with --early-stop")
     _common(p)
     p = command("inpaint", "fill in masked pixels: text, scratches, watermarks, holes")
     p.add_argument("input", type=Path)
@@ -162,14 +168,18 @@ def _run(args: argparse.Namespace) -> int:
                                    resume=str(args.checkpoint) if args.resume else None, return_result=True)
     if args.preset:
         options["preset"] = args.preset
-    method = _denoiser(args) if args.command == "denoise" else "dip"
+    method = _denoiser(args) if args.command == "denoise" else _upscaler(args) if args.command == "super-resolve" \
+        else "dip"
+    if args.early_stop and method != "dip":
+        raise InputError(f"--early-stop applies to DIP, not to {method}")
     if args.early_stop and _stop_signal(args) == "holdout" and method == "dip":
         options["holdout"] = HOLDOUT
     if args.command == "denoise":
         result = api.denoise(read_image(args.input), method=method, ensemble=args.ensemble or None,
                              sigma=None if args.sigma is None else args.sigma / 255, **options)
     elif args.command == "super-resolve":
-        result = api.super_resolve(read_image(args.input), args.factor, kernel=args.kernel, **options)
+        result = api.super_resolve(read_image(args.input), args.factor, kernel=args.kernel, method=method,
+                                   **options)
     elif args.command == "inpaint":
         result = api.inpaint(read_image(args.input), read_image(args.mask), kind=args.mask_kind, **options)
     elif args.command == "restore":
@@ -215,6 +225,13 @@ def _denoiser(args: argparse.Namespace) -> str:
                          f"model denoises in one pass")
     if args.method == "auto":  # resolved here: the command line always passes callbacks to the API
         return "dip" if fit else api.AUTO_DENOISER
+    return args.method
+
+
+def _upscaler(args: argparse.Namespace) -> str:
+    """The method ``super-resolve`` runs: --method, or with 'auto' the default, or DIP with --early-stop."""
+    if args.method == "auto":
+        return "dip" if args.early_stop else api.AUTO_SR
     return args.method
 
 

@@ -16,7 +16,7 @@ SUITE_HELP = {
                "Bernoulli(0.5) keep-mask, fixed seed per image; plus kate with its text mask; score = PSNR/SSIM "
                "on the whole image",
 }
-DEFAULT_METHODS = {"sr": "paper,fast,bicubic", "denoise": "paper,fast,zs-n2n,n2n,tv,nlm,wavelet,bm3d",
+DEFAULT_METHODS = {"sr": "paper,fast,zssr,bicubic", "denoise": "paper,fast,zs-n2n,n2n,tv,nlm,wavelet,bm3d",
                    "inpaint": "paper,fast,biharmonic"}
 
 QUICK_BASELINES = {"sr": "bicubic", "denoise": "zs-n2n,tv", "inpaint": "biharmonic"}
@@ -32,7 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             name, help=f"the {name} suite", formatter_class=argparse.RawDescriptionHelpFormatter,
             description=f"Protocol: {protocol}.\nMethods: ours (DIP presets paper and fast; for denoising "
                         f"also zs-n2n and zs-n2n-paper, Zero-Shot Noise2Noise, and n2n and n2n-ensemble, the "
-                        f"shipped Noise2Noise model) and baselines "
+                        f"shipped Noise2Noise model; for super-resolution also zssr and zssr-paper, Zero-Shot "
+                        f"Super-Resolution) and baselines "
                         f"(bicubic, tv, nlm, wavelet, biharmonic, bm3d if installed).",
             epilog=f"examples:\n  deepprior bench {name}" + {"sr": " --scales 4 8", "denoise": " --sigma 25 50",
                                                             "inpaint": ""}[name]

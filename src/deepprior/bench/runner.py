@@ -29,10 +29,13 @@ from .protocols import Case
 
 TASK = {"sr": "super-resolve", "denoise": "denoise", "inpaint": "restore"}
 # Our methods by bench name: (method, preset). ZS-N2N and the shipped Noise2Noise model (n2n;
-# "ensemble": averaged over the 8 flips/rotations) denoise only.
+# "ensemble": averaged over the 8 flips/rotations) denoise only; ZSSR super-resolves only.
 OURS = {"paper": ("dip", "paper"), "fast": ("dip", "fast"),
         "zs-n2n": ("zs-n2n", "fast"), "zs-n2n-paper": ("zs-n2n", "paper"),
-        "n2n": ("n2n", "fast"), "n2n-ensemble": ("n2n", "ensemble")}
+        "n2n": ("n2n", "fast"), "n2n-ensemble": ("n2n", "ensemble"),
+        "zssr": ("zssr", "fast"), "zssr-paper": ("zssr", "paper")}
+# The suites of the single-task methods (DIP runs on every suite).
+ONLY = {"zs-n2n": "denoise", "n2n": "denoise", "zssr": "sr"}
 
 
 @dataclass
@@ -66,8 +69,9 @@ def _ours(case: Case, name: str, iters: int | None, callbacks: list, seed: int =
     options = dict(preset=preset, iters=iters, seed=seed, callbacks=callbacks, return_result=True)
     if holdout and method == "dip":
         options["holdout"] = holdout
-    if case.suite == "sr":
-        return api.super_resolve(case.observed, case.factor, **options)
+    if case.suite == "sr":  # ZSSR makes its training pairs with the protocol's own (bicubic) downsampler
+        kernel = "bicubic" if method == "zssr" else "lanczos2"
+        return api.super_resolve(case.observed, case.factor, kernel=kernel, method=method, **options)
     if case.suite == "denoise":
         return api.denoise(case.observed, method=method, sigma=case.sigma / 255, **options)
     if case.text_mask:
@@ -111,7 +115,7 @@ def run_case(case: Case, method: str, iters: int | None, probe: float | None, ho
     elif method in OURS:
         steps = get_preset(_task(case), OURS[method][1], method=OURS[method][0], iters=iters).iters
         dip = OURS[method][0] == "dip"
-        # ZS-N2N's estimate is a full (8-fold) inference, so its curve has only two points.
+        # The estimates of ZS-N2N and ZSSR are full (8-fold) inferences, so their curves have two points.
         curve = ScoreCurve(case, every=50 if dip else max(1, steps // 2))
         # observed only: the run goes on to the preset's end
         stopping = EarlyStopping(stop=False, signal="holdout" if holdout else "variance")
@@ -147,7 +151,7 @@ def _score_at(curve: list[tuple[int, float, float]], seconds: float) -> float | 
 
 def applicable(method: str, suite: str) -> bool:
     if method in OURS:
-        return OURS[method][0] == "dip" or suite == "denoise"
+        return OURS[method][0] == "dip" or ONLY[OURS[method][0]] == suite
     return method in BASELINES and suite in BASELINES[method][0]
 
 

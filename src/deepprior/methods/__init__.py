@@ -1,4 +1,5 @@
-"""Fitting methods: Deep Image Prior (dip) and Zero-Shot Noise2Noise (zeroshot), one entry point."""
+"""Fitting methods: Deep Image Prior (dip), Zero-Shot Noise2Noise (zeroshot) and Zero-Shot
+Super-Resolution (zssr), one entry point."""
 from __future__ import annotations
 
 from typing import Iterable
@@ -8,11 +9,12 @@ import torch
 from ..problem import Problem, Result
 from .dip import DIPConfig, DIPFit
 from .zeroshot import ZSN2NConfig, ZSN2NFit
+from .zssr import ZSSRConfig, ZSSRFit
 
-RUNS = {DIPConfig: DIPFit, ZSN2NConfig: ZSN2NFit}
+RUNS = {DIPConfig: DIPFit, ZSN2NConfig: ZSN2NFit, ZSSRConfig: ZSSRFit}
 
 
-def solve(problem: Problem, config: DIPConfig | ZSN2NConfig, *, device: str | torch.device = "cpu",
+def solve(problem: Problem, config: DIPConfig | ZSN2NConfig | ZSSRConfig, *, device: str | torch.device = "cpu",
           callbacks: Iterable = (), resume: str | None = None) -> Result:
     """Run the method that ``config`` configures on ``problem``; ``resume`` continues from a
     checkpoint file written by the same method and configuration."""

@@ -12,23 +12,18 @@ output pixel), so any image size fits in memory.
 """
 from __future__ import annotations
 
-import dataclasses
-import math
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .. import nets
 from ..errors import InputError
-from ..metrics import psnr_tensor
 from ..operators import Identity
-from ..problem import Problem, Result
-from ..runtime import check_memory, keep_freed_memory, seed_everything, training_bytes
-from .loop import StepLoop, host_image
+from ..problem import Problem
 from .ensemble import dihedral, dihedral_mean
+from .netfit import NetFit
 from .tiles import tiled
 
 
@@ -84,42 +79,30 @@ def zs_n2n_loss(net: Callable[[torch.Tensor], torch.Tensor], y: torch.Tensor) ->
     return residual + consistency
 
 
-class ZSN2NFit(StepLoop):
-    """One ZS-N2N run on ``problem`` (a denoising problem: identity operator, (1, C, H, W) ``y``).
+class ZSN2NFit(NetFit):
+    """One ZS-N2N run on ``problem`` (a denoising problem: identity operator, (1, C, H, W) ``y``);
+    ``image`` is the current denoised estimate (see ``NetFit`` for what callbacks see)."""
 
-    Callbacks see ``iteration``, ``config``, ``image`` (the current denoised estimate, computed
-    on demand), ``last_loss``, ``last_psnr``, ``reference`` and ``history``.
-    """
+    method = "zs-n2n"
 
     def __init__(self, problem: Problem, config: ZSN2NConfig, device: str | torch.device = "cpu"):
-        super().__init__()
         if not isinstance(problem.operator, Identity):
             raise InputError("zero-shot Noise2Noise only denoises (the operator must be the identity)")
         height, width = problem.size
         if min(height, width) < 4:
             raise InputError(f"zero-shot Noise2Noise needs an image of at least 4×4 pixels, got {width}×{height}")
-        self.problem, self.config = problem, config
-        self.device = torch.device(device)
-        seed_everything(config.seed)
-        net = nets.build("tiny", problem.channels, problem.channels, {"width": config.width})
         self.crop = min(config.crop, height // 2 * 2, width // 2 * 2)
-        batch = (config.batch, problem.channels, self.crop, self.crop) if self.crop else problem.y.shape
-        needed = training_bytes(lambda x: zs_n2n_loss(net, x), tuple(batch), probe=32)
-        check_memory(needed, self.device, f"a {width}×{height} zero-shot Noise2Noise fit")
-        if self.device.type == "cpu":
-            keep_freed_memory()  # no page faults for the same buffers every step
-        self.net = net.to(self.device)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr)
-        self.generator = torch.Generator().manual_seed(config.seed)
-        self.y = problem.y.to(self.device)
-        self.reference = problem.reference.to(self.device) if problem.reference is not None else None
-        self.iteration = 0
-        self.history: dict[str, list] = {"loss": [], "seconds": [], "psnr": []}
-        self.last_loss = math.nan
-        self.last_psnr = math.nan
-        self._pending: list[torch.Tensor] = []
-        self._estimate: tuple[int, torch.Tensor] | None = None
-        self._psnr_every = max(1, config.iters // 20)
+        batch = (config.batch, problem.channels, self.crop, self.crop) if self.crop else tuple(problem.y.shape)
+        super().__init__(problem, config, device, batch, f"a {width}×{height} zero-shot Noise2Noise fit")
+
+    def make_net(self) -> torch.nn.Module:
+        return nets.build("tiny", self.problem.channels, self.problem.channels, {"width": self.config.width})
+
+    def memory_probe(self, net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+        return zs_n2n_loss(net, x)
+
+    def learning_rate(self) -> float:
+        return self.config.lr * 0.5 ** (3 * self.iteration // self.config.iters)  # the paper's step decay
 
     def _batch(self) -> torch.Tensor:
         """The step's training images: the whole image, or random crops at even offsets."""
@@ -134,28 +117,8 @@ class ZSN2NFit(StepLoop):
             crops.append(dihedral(piece, k % 8) if self.config.augment else piece)
         return torch.cat(crops)
 
-    def step(self) -> None:
-        cfg = self.config
-        for group in self.optimizer.param_groups:
-            group["lr"] = cfg.lr * 0.5 ** (3 * self.iteration // cfg.iters)
-        loss = zs_n2n_loss(self.net, self._batch())
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        self._pending.append(loss.detach())
-        self.iteration += 1
-        if self.iteration % 50 == 0 or self.iteration == cfg.iters:
-            self.flush()
-        if self.reference is not None and (self.iteration % self._psnr_every == 0 or self.iteration == cfg.iters):
-            self.last_psnr = float(psnr_tensor(self.image, self.reference))
-            self.history["psnr"].append([self.iteration, self.last_psnr])
-
-    def flush(self) -> None:
-        """Move the pending losses to the history (one synchronisation)."""
-        if self._pending:
-            self.history["loss"] += torch.stack(self._pending).tolist()
-            self._pending.clear()
-            self.last_loss = self.history["loss"][-1]
+    def loss(self) -> torch.Tensor:
+        return zs_n2n_loss(self.net, self._batch())
 
     @torch.no_grad()
     def denoise(self, y: torch.Tensor) -> torch.Tensor:
@@ -169,40 +132,5 @@ class ZSN2NFit(StepLoop):
         self.net.train()
         return out.clamp_(0, 1)
 
-    @property
-    def image(self) -> torch.Tensor:
-        """The current estimate, (1, C, H, W) in [0, 1] (computed once per iteration)."""
-        if self._estimate is None or self._estimate[0] != self.iteration:
-            self._estimate = (self.iteration, self.denoise(self.y))
-        return self._estimate[1]
-
-    def estimate(self) -> np.ndarray:
-        """The current estimate on the host: (H, W, C) float32 in [0, 1]."""
-        return host_image(self.image)
-
-    def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue this run bit for bit (CPU)."""
-        self.flush()
-        return {"iteration": self.iteration, "net": self.net.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "generator": self.generator.get_state(), "history": self.history, "elapsed": self._elapsed,
-                "config": dataclasses.asdict(self.config), "size": list(self.problem.size), "method": "zs-n2n"}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        if state.get("method") != "zs-n2n":
-            raise InputError("the checkpoint was not written by a zero-shot Noise2Noise run")
-        self.check_same_config(state, free=("iters", "tile"))
-        if state["size"] != list(self.problem.size):
-            raise InputError("the checkpoint was made for an image of another size")
-        self.iteration = state["iteration"]
-        self.net.load_state_dict(state["net"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.generator.set_state(state["generator"])
-        self.history, self._elapsed = state["history"], state["elapsed"]
-        self.last_loss = self.history["loss"][-1] if self.history["loss"] else math.nan
-
-    def result(self) -> Result:
-        config = dataclasses.asdict(self.config)
-        config.update(method="zs-n2n", device=str(self.device), size=list(self.problem.size))
-        return Result(image=self.estimate(), history=self.history, config=config,
-                      iterations=self.iteration, seconds=self._elapsed, interrupted=self.interrupted)
-
+    def compute_image(self) -> torch.Tensor:
+        return self.denoise(self.y)

@@ -12,11 +12,13 @@ from typing import Any
 from torch import nn
 
 from ..errors import InputError
+from .residual import ResidualConfig, ResidualConvNet
 from .skip import SkipConfig, SkipNet
 from .tiny import TinyConfig, TinyDenoiser
 from .unet import UNet, UNetConfig
 
 NETS: dict[str, tuple[type[nn.Module], type]] = {
+    "residual": (ResidualConvNet, ResidualConfig),
     "skip": (SkipNet, SkipConfig),
     "tiny": (TinyDenoiser, TinyConfig),
     "unet": (UNet, UNetConfig),
@@ -35,4 +37,4 @@ def build(name: str, in_channels: int, out_channels: int, params: dict[str, Any]
     return cls(in_channels, out_channels, config_cls(**(params or {})))
 
 
-__all__ = ["NETS", "build", "SkipConfig", "SkipNet", "TinyConfig", "TinyDenoiser", "UNet", "UNetConfig"]
+__all__ = ["NETS", "build", "ResidualConfig", "ResidualConvNet", "SkipConfig", "SkipNet", "TinyConfig", "TinyDenoiser", "UNet", "UNetConfig"]
