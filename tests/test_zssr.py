@@ -97,7 +97,7 @@ def test_zssr_is_the_default_and_an_early_stop_means_dip(tmp_path, capsys):
     assert upscale("dip", "--method", "dip")["method"] == "dip"
     assert cli.main(["super-resolve", str(small), "-o", str(tmp_path / "b2.png"), "--method", "zssr",
                      "--factor", "2", "--early-stop", "--quiet"]) == 2
-    assert "applies to DIP" in capsys.readouterr().err
+    assert "applies to DIP runs only" in capsys.readouterr().err
     image = np.zeros((8, 8, 3))
     assert dp.super_resolve(image, 2, iters=1, return_result=True).config["method"] == "zssr"
     stopped = dp.super_resolve(image, 2, iters=1, callbacks=[dp.EarlyStopping()], return_result=True)

@@ -170,8 +170,6 @@ def _run(args: argparse.Namespace) -> int:
         options["preset"] = args.preset
     method = _denoiser(args) if args.command == "denoise" else _upscaler(args) if args.command == "super-resolve" \
         else "dip"
-    if args.early_stop and method != "dip":
-        raise InputError(f"--early-stop applies to DIP, not to {method}")
     if args.early_stop and _stop_signal(args) == "holdout" and method == "dip":
         options["holdout"] = HOLDOUT
     if args.command == "denoise":
