@@ -3,7 +3,7 @@
 Makes the inputs from shared/data/dip (256² centre crops of the large images; Gaussian noise
 σ = 25 for denoising; a ×4 Lanczos/antialiased downscale for super-resolution; the text mask for
 inpainting; a Bernoulli(0.5) mask for restoration), then runs `deepprior` on each with the given
-preset, writing images, reports (JSON) and curves to OUT.
+preset (DIP for every task), writing images, reports (JSON) and curves to OUT.
 
     python examples/one_per_task.py [--data ../shared/data] [--out results/one_per_task] [--preset fast]
 
@@ -66,7 +66,8 @@ def main() -> None:
     runs = {
         "denoise": ["denoise", out / "f16_noisy25.tif", "--method", "dip", "--sigma", "25",
                     "--reference", out / "f16_gt.png"],
-        "sr": ["super-resolve", out / "zebra_lr4.png", "--factor", "4", "--reference", out / "zebra_gt.png"],
+        "sr": ["super-resolve", out / "zebra_lr4.png", "--factor", "4", "--method", "dip",
+               "--reference", out / "zebra_gt.png"],
         "dejpeg": ["dejpeg", dip / "denoising/snail.jpg"],
         "flash": ["flash-no-flash", "--flash", bundled / "cave01_00_flash_256.png",
                   "--no-flash", bundled / "cave01_01_noflash_256.png"],
