@@ -168,8 +168,7 @@ def _run(args: argparse.Namespace) -> int:
                                    resume=str(args.checkpoint) if args.resume else None, return_result=True)
     if args.preset:
         options["preset"] = args.preset
-    method = _denoiser(args) if args.command == "denoise" else _upscaler(args) if args.command == "super-resolve" \
-        else "dip"
+    method = {"denoise": _denoiser, "super-resolve": _upscaler}.get(args.command, lambda _args: "dip")(args)
     if args.early_stop and _stop_signal(args) == "holdout" and method == "dip":
         options["holdout"] = HOLDOUT
     if args.command == "denoise":
