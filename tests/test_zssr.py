@@ -74,6 +74,8 @@ def test_zssr_super_resolves_only_and_needs_a_few_pixels():
         dp.super_resolve(np.zeros((7, 9, 3)), 4, method="zssr")
     with pytest.raises(InputError, match="min_scale"):
         ZSSRConfig(min_scale=0)
+    with pytest.raises(InputError, match="crop must be at least 8"):
+        dp.super_resolve(np.zeros((16, 16)), 4, method="zssr", crop=6)
 
 
 def test_the_api_gives_back_the_callers_layout_enlarged():

@@ -80,7 +80,9 @@ class ZSSRFit(NetFit):
         if min(height, width) < 2 * self.factor:
             raise InputError(f"ZSSR needs an image of at least {2 * self.factor}×{2 * self.factor} pixels "
                              f"at ×{self.factor}, got {width}×{height}")
-        crop = max(self.factor, config.crop // self.factor * self.factor)
+        if config.crop < 2 * self.factor:
+            raise InputError(f"ZSSR's crop must be at least {2 * self.factor} pixels at ×{self.factor}, got {config.crop}")
+        crop = config.crop // self.factor * self.factor
         super().__init__(problem, config, device, (1, problem.channels, crop, crop), f"a ZSSR fit with {crop}² crops")
         self.operator = problem.operator.to(self.device)
 
