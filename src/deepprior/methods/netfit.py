@@ -20,7 +20,8 @@ from .loop import StepLoop, host_image
 class NetFit(StepLoop):
     """Subclasses set ``method`` (its name in configs and checkpoints) and ``free`` (config fields
     a resumed run may change), build their net in ``make_net`` and provide ``learning_rate()``,
-    ``loss()`` (one step's training loss) and ``compute_image()`` (the current estimate).
+    ``loss()`` (one step's training loss) and ``compute_image()`` (the current estimate); they
+    may override ``memory_probe`` (a loss like a step's, for the memory check).
 
     Callbacks see ``iteration``, ``config``, ``image`` (the current estimate, (1, C, H, W) in
     [0, 1], computed on demand), ``last_loss``, ``last_psnr``, ``reference`` and ``history``.
