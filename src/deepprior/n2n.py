@@ -43,8 +43,7 @@ class Denoiser:
         self.device = choose_device(device) if isinstance(device, str) else device
         self.model = model
         model.net.to(self.device)
-        if self.device.type == "cpu":
-            keep_freed_memory()  # the windows' buffers are reused instead of page-faulted in again
+        keep_freed_memory(self.device)  # the windows' buffers are reused instead of page-faulted in again
 
     @property
     def info(self) -> dict[str, Any]:

@@ -41,8 +41,9 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
 
 
 @functools.cache  # a process-wide setting: applied once
-def keep_freed_memory() -> bool:
-    """On glibc, keep freed heap blocks in the process instead of handing them back to the OS.
+def keep_freed_memory(device: torch.device) -> bool:
+    """For a run on the CPU, on glibc, keep freed heap blocks in the process instead of handing
+    them back to the OS (other devices: nothing to do).
 
     A training step allocates and frees the same large activation buffers every time. By
     default glibc maps each with mmap and unmaps it on free, so every step page-faults all of
@@ -50,7 +51,7 @@ def keep_freed_memory() -> bool:
     time per step. With this, freed buffers are reused; the cost is that the process keeps its
     peak memory until it exits. Returns whether the setting was applied.
     """
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+    if device.type != "cpu" or platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
     try:
         libc = ctypes.CDLL("libc.so.6")

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from .. import nets
 from ..errors import InputError
+from ..losses import masked_l2
 from ..metrics import psnr_tensor
 from ..problem import Problem, Result
 from ..runtime import check_memory, keep_freed_memory, seed_everything, training_bytes
@@ -97,8 +98,7 @@ class DIPFit(StepLoop):
         needed = training_bytes(copy.deepcopy(net), (1, in_channels, *padded), probe=max(low, 64))
         check_memory(needed + 16 * n_params, self.device, f"a {width}×{height} fit of the {config.net} net")
 
-        if self.device.type == "cpu":
-            keep_freed_memory()  # no page faults for the same buffers every step
+        keep_freed_memory(self.device)  # no page faults for the same buffers every step
         self.net = net.to(self.device)
         self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
         self.z = self._input_code(in_channels, padded)
@@ -180,8 +180,7 @@ class DIPFit(StepLoop):
             extra = [psnr_tensor(self.image, self.reference), psnr_tensor(self.output, self.reference)]
         if self.held is not None:
             with torch.no_grad():
-                error = (self.operator(self.image) - self.y) ** 2 * self.held
-                extra.append(error.sum() / (self.held.sum() * self.y.shape[1]))
+                extra.append(masked_l2(self.operator(self.image), self.y, self.held))
         values = torch.stack(self._pending + extra).tolist()
         losses = values[:len(self._pending)]
         self._pending.clear()

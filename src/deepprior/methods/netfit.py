@@ -40,8 +40,7 @@ class NetFit(StepLoop):
         seed_everything(config.seed)
         net = self.make_net()
         check_memory(training_bytes(lambda x: self.memory_probe(net, x), training_input, probe=32), self.device, what)
-        if self.device.type == "cpu":
-            keep_freed_memory()  # no page faults for the same buffers every step
+        keep_freed_memory(self.device)  # no page faults for the same buffers every step
         self.net = net.to(self.device)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr)
         self.generator = torch.Generator().manual_seed(config.seed)

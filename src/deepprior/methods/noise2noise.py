@@ -173,8 +173,7 @@ class N2NTraining(StepLoop):
             self._start_from(N2NModel.load(config.init), data.channels)
         shape = (config.batch, data.channels, config.crop, config.crop)
         check_memory(training_bytes(self.net, shape), self.device, "Noise2Noise training")
-        if self.device.type == "cpu":
-            keep_freed_memory()  # no page faults for the same buffers every step
+        keep_freed_memory(self.device)  # no page faults for the same buffers every step
         self.net.to(self.device)
         self.model = self.net
         if self.distributed:
