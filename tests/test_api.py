@@ -43,6 +43,16 @@ def test_denoise_defaults_to_the_shipped_model_unless_a_fitting_run_is_asked_for
         dp.denoise(noisy, method="dip", ensemble=True, iters=2)
 
 
+def test_the_n2n_ensemble_is_on_by_default_for_images_up_to_a_size(monkeypatch):
+    noisy = np.clip(0.5 + np.random.default_rng(0).normal(0, 0.1, (24, 24)), 0, 1)
+    assert dp.denoise(noisy, return_result=True).config["ensemble"]
+    monkeypatch.setattr(dp.api, "N2N_ENSEMBLE_MAX_PIXELS", 24 * 24 - 1)
+    assert not dp.denoise(noisy, return_result=True).config["ensemble"]
+    assert dp.denoise(noisy, ensemble=True, return_result=True).config["ensemble"]
+    monkeypatch.undo()
+    assert not dp.denoise(noisy, ensemble=False, return_result=True).config["ensemble"]
+
+
 def test_restore_with_any_operator_or_a_users_callable():
     k = np.ones((3, 3)) / 9
     y = np.random.default_rng(0).random((16, 16, 3)).astype(np.float32)

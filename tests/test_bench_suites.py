@@ -76,6 +76,7 @@ def test_a_whole_suite_runs_end_to_end_on_a_folder(folder, tmp_path, capsys):
 def test_single_task_methods_run_only_in_their_suite_and_the_curve_is_read_at_a_time():
     assert applicable("zs-n2n", "denoise") and not applicable("zs-n2n", "sr")
     assert applicable("zssr", "sr") and not applicable("zssr", "denoise") and not applicable("n2n", "inpaint")
+    assert applicable("decoder", "denoise") and not applicable("decoder", "sr") and applicable("fast", "sr")
     assert applicable("fast", "inpaint") and not applicable("bicubic", "denoise")
     curve = [(50, 1.0, 20.0), (100, 2.0, 25.0), (150, 3.0, 27.0)]
     assert _score_at(curve, 2.5) == 25.0 and _score_at(curve, 0.5) is None and _score_at(curve, 9) == 27.0
@@ -113,3 +114,14 @@ def test_the_sr_suite_runs_zssr_beside_bicubic(folder, tmp_path):
     assert (zssr["method"], bicubic["method"]) == ("zssr", "bicubic")
     assert zssr["steps"] == zssr["curve"][-1][0] == 4 and zssr["projected_paper_s"] > 0
     assert zssr["curve"][-1][2] == pytest.approx(zssr["psnr"], abs=1e-3)
+
+
+def test_the_pareto_table_reads_curves_at_fractions_of_the_paper_time_and_marks_the_front():
+    from deepprior.bench.runner import pareto
+    slow = {"method": "fast", "seconds": 30.0, "psnr": 28.0, "projected_paper_s": 100.0,
+            "curve": [(50, 1.0, 25.0), (100, 2.0, 26.5), (500, 10.0, 27.5), (1500, 30.0, 28.0)]}
+    quick = {"method": "n2n", "seconds": 1.5, "psnr": 26.0, "curve": [(0, 1.5, 26.0)]}
+    points = {(p["method"], p["at"]): (p["seconds"], p["psnr"], p["front"]) for p in pareto([slow, quick])}
+    assert points == {("fast", "1% of paper time"): (1.0, 25.0, True), ("n2n", "end"): (1.5, 26.0, True),
+                      ("fast", "2% of paper time"): (2.0, 26.5, True), ("fast", "5% of paper time"): (5.0, 26.5, False),
+                      ("fast", "10% of paper time"): (10.0, 27.5, True), ("fast", "end"): (30.0, 28.0, True)}

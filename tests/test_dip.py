@@ -145,3 +145,15 @@ def test_a_guide_image_is_the_input_code():
     top, left, h, w = run._crop
     torch.testing.assert_close(run.z[..., top:top + h, left:left + w], guide)
     assert run.run().image.shape == (12, 10, 3)
+
+
+def test_the_deep_decoder_preset_denoises_any_image_size_from_a_coarse_code():
+    from deepprior.presets import get_preset
+    y = torch.rand(1, 3, 70, 45)
+    fit = DIPFit(Problem(y=y), get_preset("denoise", "decoder", iters=3))
+    assert fit.z.shape == (1, 128, 3, 2)  # the 96×64 padded image, 32 times smaller
+    assert solve(Problem(y=y), get_preset("denoise", "decoder", iters=3)).image.shape == (70, 45, 3)
+    with pytest.raises(InputError, match="denoising only"):
+        get_preset("inpaint", "decoder")
+    with pytest.raises(InputError, match="random code"):
+        DIPFit(Problem(y=y), get_preset("denoise", "decoder", input="meshgrid"))

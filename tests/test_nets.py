@@ -44,3 +44,11 @@ def test_pointwise_conv_equals_a_1x1_convolution():
     x = torch.randn(2, 5, 6, 3)
     expected = torch.nn.functional.conv2d(x, conv.weight, conv.bias)
     torch.testing.assert_close(conv(x), expected)
+
+
+def test_the_deep_decoder_grows_a_coarse_code_into_an_image():
+    net = nets.build("decoder", 16, 3, {"width": 16, "depth": 3})
+    assert net.code_stride == net.multiple == 8
+    out = net(torch.rand(1, 16, 5, 7))
+    assert out.shape == (1, 3, 40, 56) and 0 <= out.min() and out.max() <= 1
+    assert sum(p.numel() for p in net.parameters()) == 4 * (16 * 16 + 16 + 2 * 16) + 16 * 3 + 3

@@ -30,12 +30,15 @@ from .runtime import choose_device
 ImageLike = np.ndarray | torch.Tensor
 
 # What ``denoise(method="auto")`` runs, on every image size and device: the shipped Noise2Noise
-# model. On the σ25 colour suite it scores 32.20 dB (32.31 with the ensemble) in seconds per
-# photo, about 3 dB above ZS-N2N; DIP's paper preset is 0.06 dB better (published figure) but
-# takes hours on a CPU (README, "Which denoiser by default"). Its limit is the noise it was
-# trained on (Gaussian, σ ≤ N2N_MAX_SIGMA).
+# model, which beats ZS-N2N by about 3 dB on the σ25 colour suite in seconds per photo where DIP's
+# paper preset takes hours on a CPU (README, "Which denoiser by default"). Its limit is the noise
+# it was trained on (Gaussian, σ ≤ N2N_MAX_SIGMA).
 AUTO_DENOISER = "n2n"
 N2N_MAX_SIGMA = 50
+# The n2n model averages its 8 flips/rotations by default on images of up to this many pixels:
+# about 0.1 dB better on the colour suite at 8× the time, which on two CPU cores keeps a 768×512
+# photo within a minute (README); larger images run once unless ``ensemble=True``.
+N2N_ENSEMBLE_MAX_PIXELS = 2**19
 # What ``super_resolve(method="auto")`` runs: ZSSR. On Set5 ×4 it scored 30.08 dB (Y) in about a
 # minute per image, against 29.90 published for DIP's paper preset (hours on a CPU) and 28.63
 # for DIP's fast preset cut to a tenth of the paper's time (README, "Super-resolution by default").
@@ -139,7 +142,8 @@ def denoise(image: ImageLike, *, method: str = "auto", sigma: float | None = Non
     Results).
     sigma: noise std in the image's [0, 1] scale (e.g. 25/255); estimated when None. DIP uses it
     to pick the preset's jitter (the paper jitters more at σ ≥ 50/255); n2n warns above 50/255.
-    ensemble: average the 8 flips/rotations (n2n: off by default; zs-n2n: on in its fast preset).
+    ensemble: average the 8 flips/rotations (n2n: by default on images of up to
+    ``N2N_ENSEMBLE_MAX_PIXELS``; zs-n2n: on in its fast preset).
     options: preset ('fast' | 'paper' | a DIPConfig or ZSN2NConfig), iters, seed, device,
     reference, callbacks, resume, and any field of the method's configuration.
     """
@@ -160,7 +164,9 @@ def denoise(image: ImageLike, *, method: str = "auto", sigma: float | None = Non
         if sigma > N2N_MAX_SIGMA / 255:
             warnings.warn(f"the noise std looks like {255 * sigma:.0f}/255, above the {N2N_MAX_SIGMA}/255 the "
                           f"shipped model was trained for: try method='dip'", stacklevel=2)
-        return _finish(_pretrained_n2n(image, options.get("device", "auto"), bool(ensemble)), return_result)
+        if ensemble is None:
+            ensemble = y.tensor.shape[-2] * y.tensor.shape[-1] <= N2N_ENSEMBLE_MAX_PIXELS
+        return _finish(_pretrained_n2n(image, options.get("device", "auto"), ensemble), return_result)
     if ensemble is not None:  # zs-n2n: overrides its preset's setting
         options["ensemble"] = ensemble
     result = _solve("denoise", y, as_operator(None), method=method, sigma=25.0 if sigma is None else sigma * 255,

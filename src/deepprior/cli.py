@@ -22,6 +22,7 @@ from .errors import DeepPriorError, InputError, OutputExistsError
 from .imageio import atomic_path, read_image, split_alpha, write_image
 from .methods.stopping import HOLDOUT, SIGNALS, EarlyStopping
 from .metrics import psnr, ssim
+from .presets import PRESETS
 from .runtime import DEVICES
 
 EXAMPLES = {
@@ -44,8 +45,9 @@ def _common(parser: argparse.ArgumentParser, *, output: bool = True) -> None:
     g = parser.add_argument_group("run")
     if output:
         g.add_argument("-o", "--output", required=True, type=Path, help="restored image (PNG, TIFF, JPEG)")
-    g.add_argument("--preset", choices=("fast", "paper"),
-                   help="fast (default): the laptop-CPU setting; paper: the published settings of the method "
+    g.add_argument("--preset", choices=PRESETS,
+                   help="fast (default): the laptop-CPU setting; paper: the published settings of the method; "
+                        "decoder: DIP with a Deep Decoder, denoising only "
                         "(for denoise, a preset without --method means DIP)")
     g.add_argument("--iters", type=int, help="number of steps (default: the preset's)")
     g.add_argument("--early-stop", nargs="?", const="auto", choices=("auto", *SIGNALS), metavar="SIGNAL",
@@ -88,8 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
                         f"auto (default): {api.AUTO_DENOISER}, chosen from the README's Results, or dip "
                         f"when fitting options are given (--preset, --iters, --early-stop, --snapshots…)")
     p.add_argument("--sigma", type=float, help="noise std on the 0–255 scale, for DIP (default: estimated)")
-    p.add_argument("--ensemble", action="store_true",
-                   help="n2n: average the 8 flips/rotations of the image (8× the time, about 0.1 dB better)")
+    p.add_argument("--ensemble", action=argparse.BooleanOptionalAction,
+                   help="n2n: average the 8 flips/rotations of the image (8× the time, about 0.1 dB "
+                        f"better; default: on up to {api.N2N_ENSEMBLE_MAX_PIXELS} pixels)")
     _common(p)
     p = command("super-resolve", "upscale an image by an integer factor")
     p.add_argument("input", type=Path)
@@ -172,7 +175,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.early_stop and _stop_signal(args) == "holdout" and method == "dip":
         options["holdout"] = HOLDOUT
     if args.command == "denoise":
-        result = api.denoise(read_image(args.input), method=method, ensemble=args.ensemble or None,
+        result = api.denoise(read_image(args.input), method=method, ensemble=args.ensemble,
                              sigma=None if args.sigma is None else args.sigma / 255, **options)
     elif args.command == "super-resolve":
         result = api.super_resolve(read_image(args.input), args.factor, kernel=args.kernel, method=method,

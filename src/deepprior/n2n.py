@@ -42,7 +42,9 @@ class Denoiser:
     def __init__(self, model: N2NModel, device: str | torch.device = "auto"):
         self.device = choose_device(device) if isinstance(device, str) else device
         self.model = model
-        model.net.to(self.device)
+        # Channels-last weights: the U-Net's forward pass took 29 % less time on the CPU (64
+        # windows of 64², two threads, ad-hoc timing); outputs equal to float rounding.
+        model.net.to(self.device, memory_format=torch.channels_last)
         keep_freed_memory(self.device)  # the windows' buffers are reused instead of page-faulted in again
 
     @property

@@ -19,7 +19,7 @@ from .methods.zssr import ZSSRConfig
 
 TASKS = ("denoise", "dejpeg", "super-resolve", "inpaint", "inpaint-holes", "restore",
          "flash-no-flash", "operator")
-PRESETS = ("paper", "fast")
+PRESETS = ("paper", "fast", "decoder")  # decoder: DIP denoising only
 METHODS = ("dip", "zs-n2n", "zssr")  # zs-n2n denoises only, zssr super-resolves only
 
 _SKIP_128 = {"channels_down": [128] * 5, "channels_up": [128] * 5, "channels_skip": [4] * 5,
@@ -27,6 +27,12 @@ _SKIP_128 = {"channels_down": [128] * 5, "channels_up": [128] * 5, "channels_ski
 # The fast net: narrow fine levels, where most of the FLOPs are.
 _SKIP_FAST = {"channels_down": [16, 32, 64, 128, 128], "channels_up": [16, 32, 64, 128, 128],
               "channels_skip": [4] * 5, "upsample": "bilinear"}
+
+
+# The Deep Decoder (Heckel & Hand, ICLR 2019) as a DIP generator: 1×1 convolutions and bilinear
+# upsampling from a code 32× smaller than the image, no input jitter.
+_DECODER = {"width": 128, "depth": 5}
+DECODER_ITERS = 2000
 
 
 def _paper(task: str, sigma: float, factor: int) -> dict[str, Any]:
@@ -76,6 +82,13 @@ def _fast(task: str, sigma: float, factor: int) -> dict[str, Any]:
     return {**paper, "net_params": _SKIP_FAST, "iters": iters, "lr": lr}
 
 
+def _decoder(task: str, sigma: float, factor: int) -> dict[str, Any]:
+    if task != "denoise":
+        raise InputError(f"the decoder preset is made for denoising only; use paper or fast for {task}")
+    return dict(net="decoder", net_params=_DECODER, input_channels=_DECODER["width"], reg_noise_std=0.0,
+                lr=0.01, iters=DECODER_ITERS)
+
+
 def get_preset(task: str, name: str = "fast", *, method: str = "dip", sigma: float = 25.0, factor: int = 4,
                **overrides: Any) -> DIPConfig | ZSN2NConfig | ZSSRConfig:
     """The configuration of preset ``name`` of ``method`` for ``task``; ``overrides`` replace any
@@ -91,6 +104,8 @@ def get_preset(task: str, name: str = "fast", *, method: str = "dip", sigma: flo
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     overrides = {k: v for k, v in overrides.items() if v is not None}
+    if method != "dip" and name not in ("paper", "fast"):
+        raise InputError(f"the {name} preset is one of DIP's; {method} has paper and fast")
     if method == "zs-n2n":
         if task != "denoise":
             raise InputError(f"zero-shot Noise2Noise only denoises; use DIP for {task}")
@@ -99,7 +114,7 @@ def get_preset(task: str, name: str = "fast", *, method: str = "dip", sigma: flo
         if task != "super-resolve":
             raise InputError(f"ZSSR only super-resolves; use DIP for {task}")
         return ZSSRConfig(**{**_ZSSR[name], **overrides})
-    settings = (_paper if name == "paper" else _fast)(task, sigma, factor)
+    settings = {"paper": _paper, "fast": _fast, "decoder": _decoder}[name](task, sigma, factor)
     return DIPConfig(**{**settings, **overrides})
 
 

@@ -31,8 +31,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         p = suites.add_parser(
             name, help=f"the {name} suite", formatter_class=argparse.RawDescriptionHelpFormatter,
             description=f"Protocol: {protocol}.\nMethods: ours (DIP presets paper and fast; for denoising "
-                        f"also zs-n2n and zs-n2n-paper, Zero-Shot Noise2Noise, and n2n and n2n-ensemble, the "
-                        f"shipped Noise2Noise model; for super-resolution also zssr and zssr-paper, Zero-Shot "
+                        f"also zs-n2n and zs-n2n-paper, Zero-Shot Noise2Noise, and n2n, the shipped "
+                        f"Noise2Noise model as deepprior denoise runs it, with n2n-ensemble and n2n-single "
+                        f"forcing its flip/rotation ensemble on or off; for super-resolution also zssr and zssr-paper, Zero-Shot "
                         f"Super-Resolution) and baselines "
                         f"(bicubic, tv, nlm, wavelet, biharmonic, bm3d if installed).",
             epilog=f"examples:\n  deepprior bench {name}" + {"sr": " --scales 4 8", "denoise": " --sigma 25 50",

@@ -138,7 +138,7 @@ def _markdown(scores: dict[str, dict[str, Any]], args: argparse.Namespace, count
              f"Protocol: {HELP}. U-Net width {args.width}, depth {args.depth}; {args.iters} steps of "
              f"{args.batch}×{args.crop}² crops, Adam lr {args.lr:g} (β2 0.99, cosine ramp-down over the last 30 %), "
              f"seed {args.seed}; {count} test images; the models denoise in overlapping {args.crop}² windows "
-             f"(their training crop) half a window apart. best = highest validation PSNR on {args.holdout} "
+             f"(their training crop) two thirds of a window apart. best = highest validation PSNR on {args.holdout} "
              f"held-out Train400 images, last = the end of training.", "",
              "| method | " + " | ".join(names) + " | mean PSNR | training (wall / CPU) |",
              "|---|" + "---|" * (len(names) + 2)]

@@ -28,14 +28,16 @@ from .baselines import BASELINES
 from .protocols import Case
 
 TASK = {"sr": "super-resolve", "denoise": "denoise", "inpaint": "restore"}
-# Our methods by bench name: (method, preset). ZS-N2N and the shipped Noise2Noise model (n2n;
-# "ensemble": averaged over the 8 flips/rotations) denoise only; ZSSR super-resolves only.
-OURS = {"paper": ("dip", "paper"), "fast": ("dip", "fast"),
+# Our methods by bench name: (method, preset). decoder: DIP with the Deep Decoder. ZS-N2N and the shipped Noise2Noise model denoise
+# only (n2n: its default, which averages the 8 flips/rotations on images up to a size;
+# n2n-ensemble: always; n2n-single: never); ZSSR super-resolves only.
+OURS = {"paper": ("dip", "paper"), "fast": ("dip", "fast"), "decoder": ("dip", "decoder"),
         "zs-n2n": ("zs-n2n", "fast"), "zs-n2n-paper": ("zs-n2n", "paper"),
-        "n2n": ("n2n", "fast"), "n2n-ensemble": ("n2n", "ensemble"),
+        "n2n": ("n2n", "auto"), "n2n-ensemble": ("n2n", "ensemble"), "n2n-single": ("n2n", "single"),
         "zssr": ("zssr", "fast"), "zssr-paper": ("zssr", "paper")}
-# The suites of the single-task methods (DIP runs on every suite).
-ONLY = {"zs-n2n": "denoise", "n2n": "denoise", "zssr": "sr"}
+# The one suite of each single-task entry (the others run on every suite).
+ONLY = {**{name: "denoise" for name, (method, preset) in OURS.items() if method in ("zs-n2n", "n2n")},
+        **{name: "sr" for name, (method, preset) in OURS.items() if method == "zssr"}, "decoder": "denoise"}
 
 
 @dataclass
@@ -65,7 +67,8 @@ def _task(case: Case) -> str:
 def _ours(case: Case, name: str, iters: int | None, callbacks: list, seed: int = 0, holdout: float = 0.0):
     method, preset = OURS[name]
     if method == "n2n":
-        return api.denoise(case.observed, method="n2n", ensemble=preset == "ensemble", return_result=True)
+        ensemble = {"auto": None, "ensemble": True, "single": False}[preset]
+        return api.denoise(case.observed, method="n2n", ensemble=ensemble, return_result=True)
     options = dict(preset=preset, iters=iters, seed=seed, callbacks=callbacks, return_result=True)
     if holdout and method == "dip":
         options["holdout"] = holdout
@@ -151,7 +154,7 @@ def _score_at(curve: list[tuple[int, float, float]], seconds: float) -> float | 
 
 def applicable(method: str, suite: str) -> bool:
     if method in OURS:
-        return OURS[method][0] == "dip" or ONLY[OURS[method][0]] == suite
+        return ONLY.get(method, suite) == suite
     return method in BASELINES and suite in BASELINES[method][0]
 
 
@@ -168,6 +171,31 @@ def run_suite(cases: list[Case], methods: list[str], iters: int | None = None, p
                 probes[key] = paper_seconds_per_step(case)
             rows.append(run_case(case, method, iters, probes.get(key), holdout))
     return rows
+
+
+PARETO_FRACTIONS = (0.01, 0.02, 0.05, 0.1)  # of the paper preset's projected time
+
+
+def pareto(rows: list[dict]) -> list[dict]:
+    """Mean (seconds, PSNR) points of one setting's methods: each run's end, and for runs with a
+    curve its PSNR at the ``PARETO_FRACTIONS`` of the paper's projected time that it lasted past.
+    ``front`` marks the points that no other point matches or beats in both time and PSNR."""
+    points = []
+    for method in dict.fromkeys(r["method"] for r in rows):
+        group = [r for r in rows if r["method"] == method]
+        if all(r.get("projected_paper_s") and len(r.get("curve") or ()) > 1 for r in group):
+            for fraction in PARETO_FRACTIONS:
+                if all(r["seconds"] >= fraction * r["projected_paper_s"] for r in group):
+                    points.append({"method": method, "at": f"{fraction:.0%} of paper time",
+                                   "seconds": float(np.mean([fraction * r["projected_paper_s"] for r in group])),
+                                   "psnr": float(np.mean([_score_at(r["curve"], fraction * r["projected_paper_s"])
+                                                          for r in group]))})
+        points.append({"method": method, "at": "end", "seconds": float(np.mean([r["seconds"] for r in group])),
+                       "psnr": float(np.mean([r["psnr"] for r in group]))})
+    for p in points:
+        p["front"] = not any(q is not p and q["seconds"] <= p["seconds"] and q["psnr"] >= p["psnr"]
+                             and (q["seconds"], q["psnr"]) != (p["seconds"], p["psnr"]) for q in points)
+    return sorted(points, key=lambda p: p["seconds"])
 
 
 def averages(rows: list[dict], published_average: dict[str, dict[str, float]]) -> list[dict]:
@@ -232,6 +260,10 @@ def markdown(rows: list[dict], means: list[dict], protocol: str, env: dict[str, 
             pub = ", ".join(f"{k} {v:.2f}" for k, v in m["published"].items()) or "–"
             lines.append(f"| {m['method']} | {m['images']} | {m['psnr']:.2f} | {m['ssim']:.4f} | "
                          f"{m['seconds']:.1f} | {pub} |")
+        lines += ["", "PSNR against time (means over the images; front: no other point is as fast and as good):",
+                  "", "| method | at | s | PSNR | front |", "|---|---|---|---|---|"]
+        lines += [f"| {p['method']} | {p['at']} | {p['seconds']:.1f} | {p['psnr']:.2f} | {'yes' if p['front'] else ''} |"
+                  for p in pareto([r for r in rows if r["setting"] == setting])]
         lines.append("")
     return "\n".join(lines)
 

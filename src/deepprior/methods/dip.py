@@ -94,14 +94,18 @@ class DIPFit(StepLoop):
         m, low = net.multiple, net.min_size
         padded = (max(math.ceil(height / m) * m, low), max(math.ceil(width / m) * m, low))
         self._crop = ((padded[0] - height) // 2, (padded[1] - width) // 2, height, width)
+        stride = getattr(net, "code_stride", 1)  # the Deep Decoder's code is coarser than the image
+        if stride > 1 and config.input != "noise":
+            raise InputError(f"the {config.net} net starts from a random code: its input must be 'noise'")
+        code = (padded[0] // stride, padded[1] // stride)
         n_params = sum(p.numel() for p in net.parameters())
-        needed = training_bytes(copy.deepcopy(net), (1, in_channels, *padded), probe=max(low, 64))
+        needed = training_bytes(copy.deepcopy(net), (1, in_channels, *code), probe=max(low, 64) // stride)
         check_memory(needed + 16 * n_params, self.device, f"a {width}×{height} fit of the {config.net} net")
 
         keep_freed_memory(self.device)  # no page faults for the same buffers every step
         self.net = net.to(self.device)
         self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
-        self.z = self._input_code(in_channels, padded)
+        self.z = self._input_code(in_channels, code)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr)
         self.y = problem.y.to(self.device)
         self.reference = problem.reference.to(self.device) if problem.reference is not None else None

@@ -2,7 +2,8 @@
 
 A new architecture is one module here plus one entry in ``NETS``: its class takes
 ``(in_channels, out_channels, config)`` and exposes ``multiple``, the factor that input sizes must
-be divisible by, and ``min_size``, the smallest input side it accepts.
+be divisible by, and ``min_size``, the smallest input side it accepts. A generator whose input
+code is coarser than its output (the Deep Decoder) also exposes ``code_stride``, the ratio.
 """
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from typing import Any
 from torch import nn
 
 from ..errors import InputError
+from .decoder import DecoderConfig, DeepDecoder
 from .residual import ResidualConfig, ResidualConvNet
 from .skip import SkipConfig, SkipNet
 from .tiny import TinyConfig, TinyDenoiser
 from .unet import UNet, UNetConfig
 
 NETS: dict[str, tuple[type[nn.Module], type]] = {
+    "decoder": (DeepDecoder, DecoderConfig),
     "residual": (ResidualConvNet, ResidualConfig),
     "skip": (SkipNet, SkipConfig),
     "tiny": (TinyDenoiser, TinyConfig),
@@ -37,4 +40,4 @@ def build(name: str, in_channels: int, out_channels: int, params: dict[str, Any]
     return cls(in_channels, out_channels, config_cls(**(params or {})))
 
 
-__all__ = ["NETS", "build", "ResidualConfig", "ResidualConvNet", "SkipConfig", "SkipNet", "TinyConfig", "TinyDenoiser", "UNet", "UNetConfig"]
+__all__ = ["NETS", "build", "DecoderConfig", "DeepDecoder", "ResidualConfig", "ResidualConvNet", "SkipConfig", "SkipNet", "TinyConfig", "TinyDenoiser", "UNet", "UNetConfig"]
