@@ -125,3 +125,20 @@ def test_the_pareto_table_reads_curves_at_fractions_of_the_paper_time_and_marks_
     assert points == {("fast", "1% of paper time"): (1.0, 25.0, True), ("n2n", "end"): (1.5, 26.0, True),
                       ("fast", "2% of paper time"): (2.0, 26.5, True), ("fast", "5% of paper time"): (5.0, 26.5, False),
                       ("fast", "10% of paper time"): (10.0, 27.5, True), ("fast", "end"): (30.0, 28.0, True)}
+
+
+def test_a_time_budget_stops_a_fit_and_its_last_step_is_scored():
+    import torch
+
+    from deepprior.bench.runner import ScoreCurve
+    from deepprior.methods import solve
+    from deepprior.presets import get_preset
+    from deepprior.problem import Problem
+
+    class Scored:  # the one thing ScoreCurve asks of a bench case
+        def psnr(self, image):
+            return float(image.mean())
+
+    curve = ScoreCurve(Scored(), every=50, budget=0.0)
+    result = solve(Problem(y=torch.rand(1, 3, 32, 32)), get_preset("denoise", "fast", iters=100), callbacks=[curve])
+    assert result.iterations == 1 and [step for step, _s, _p in curve.points] == [1]

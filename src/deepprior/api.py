@@ -144,7 +144,7 @@ def denoise(image: ImageLike, *, method: str = "auto", sigma: float | None = Non
     to pick the preset's jitter (the paper jitters more at σ ≥ 50/255); n2n warns above 50/255.
     ensemble: average the 8 flips/rotations (n2n: by default on images of up to
     ``N2N_ENSEMBLE_MAX_PIXELS``; zs-n2n: on in its fast preset).
-    options: preset ('fast' | 'paper' | a DIPConfig or ZSN2NConfig), iters, seed, device,
+    options: preset ('fast' | 'paper' | 'decoder' (DIP only) | a DIPConfig or ZSN2NConfig), iters, seed, device,
     reference, callbacks, resume, and any field of the method's configuration.
     """
     y = _Image.of(image)

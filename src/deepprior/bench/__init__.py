@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         p = suites.add_parser(
             name, help=f"the {name} suite", formatter_class=argparse.RawDescriptionHelpFormatter,
             description=f"Protocol: {protocol}.\nMethods: ours (DIP presets paper and fast; for denoising "
-                        f"also zs-n2n and zs-n2n-paper, Zero-Shot Noise2Noise, and n2n, the shipped "
+                        f"also decoder, DIP with a Deep Decoder, zs-n2n and zs-n2n-paper, Zero-Shot Noise2Noise, and n2n, the shipped "
                         f"Noise2Noise model as deepprior denoise runs it, with n2n-ensemble and n2n-single "
                         f"forcing its flip/rotation ensemble on or off; for super-resolution also zssr and zssr-paper, Zero-Shot "
                         f"Super-Resolution) and baselines "
@@ -52,6 +52,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--limit", type=int, help="only the first N images (not the full protocol)")
         p.add_argument("--iters", type=int, help="override the presets' step counts (not the full protocol)")
         p.add_argument("--no-probe", action="store_true", help="skip timing the paper preset (no speed ratio)")
+        p.add_argument("--budget", type=float,
+                       help="stop each fitting method at this percentage of the paper preset's projected "
+                            "time on the image (or at its preset's last step): one time budget for all, "
+                            "for PSNR-against-time comparisons (not the full protocol)")
         p.add_argument("--holdout", type=float, default=0.0,
                        help="DIP: leave this fraction of the observed pixels out of the loss; the automatic "
                             "stop then watches their error instead of the variance of the outputs")
@@ -120,11 +124,13 @@ def _quality(args: argparse.Namespace) -> int:
             if figures and len(figures) == len([c for c in cases if c.setting == setting]):
                 average[setting] = {k: sum(f[k] for f in figures) / len(figures) for k in figures[0]}
     reduced = [f"{k} {v}" for k, v in (("crop", args.crop), ("limit", args.limit), ("iters", args.iters),
-                                       ("holdout", args.holdout)) if v]
+                                       ("holdout", args.holdout), ("budget %", args.budget)) if v]
     protocol = f"{args.suite}: {SUITE_HELP[args.suite]}" + (
         f" — REDUCED, not the full protocol ({', '.join(reduced)})" if reduced else " — full protocol") + (
         f"; images from {args.images}" if args.images else "")
-    rows = run_suite(cases, methods, args.iters, probe=not args.no_probe, holdout=args.holdout)
+    if args.budget and args.no_probe:
+        raise InputError("--budget is a share of the paper preset's time, which --no-probe leaves unmeasured")
+    rows = run_suite(cases, methods, args.iters, probe=not args.no_probe, holdout=args.holdout, budget=args.budget)
     text = write_outputs(args.out, rows, averages(rows, average), protocol, environment())
     print(text)
     print(f"written: {args.out}/results.md, results.csv, results.json, psnr_vs_time.png")

@@ -28,9 +28,10 @@ from .baselines import BASELINES
 from .protocols import Case
 
 TASK = {"sr": "super-resolve", "denoise": "denoise", "inpaint": "restore"}
-# Our methods by bench name: (method, preset). decoder: DIP with the Deep Decoder. ZS-N2N and the shipped Noise2Noise model denoise
-# only (n2n: its default, which averages the 8 flips/rotations on images up to a size;
-# n2n-ensemble: always; n2n-single: never); ZSSR super-resolves only.
+# Our methods by bench name: (method, preset). decoder (DIP with a Deep Decoder), ZS-N2N and the
+# shipped Noise2Noise model denoise only (n2n: as deepprior denoise runs it, which averages the 8
+# flips/rotations on images up to a size; n2n-ensemble: always; n2n-single: never); ZSSR
+# super-resolves only.
 OURS = {"paper": ("dip", "paper"), "fast": ("dip", "fast"), "decoder": ("dip", "decoder"),
         "zs-n2n": ("zs-n2n", "fast"), "zs-n2n-paper": ("zs-n2n", "paper"),
         "n2n": ("n2n", "auto"), "n2n-ensemble": ("n2n", "ensemble"), "n2n-single": ("n2n", "single"),
@@ -42,18 +43,22 @@ ONLY = {**{name: "denoise" for name, (method, preset) in OURS.items() if method 
 
 @dataclass
 class ScoreCurve:
-    """Callback: the case's own score (e.g. Y-PSNR for SR) of the estimate every ``every`` steps.
+    """Callback: the case's own score (e.g. Y-PSNR for SR) of the estimate every ``every`` steps
+    and at the last one; with a ``budget`` it stops the run once it has taken that many seconds.
 
-    ``spent`` is the time the callback itself took; the points' times leave it out.
+    ``spent`` is the time the callback itself took; the points' times and the budget leave it out.
     """
 
     case: Case
     every: int = 50
+    budget: float | None = None
     points: list[tuple[int, float, float]] = field(default_factory=list)  # (step, seconds, PSNR)
     spent: float = 0.0
 
     def on_step(self, run) -> None:
-        if run.iteration % self.every == 0 or run.iteration == run.config.iters:
+        if self.budget is not None and run.history["seconds"][-1] - self.spent >= self.budget:
+            run.stop = True
+        if run.iteration % self.every == 0 or run.iteration == run.config.iters or run.stop:
             start = time.perf_counter()
             score = self.case.psnr(run.estimate())
             self.points.append((run.iteration, run.history["seconds"][-1] - self.spent, score))
@@ -103,10 +108,13 @@ def paper_seconds_per_step(case: Case, steps: int = 5, warmup: int = 2) -> float
     return (timer.end - timer.start) / steps
 
 
-def run_case(case: Case, method: str, iters: int | None, probe: float | None, holdout: float = 0.0) -> dict[str, Any]:
+def run_case(case: Case, method: str, iters: int | None, probe: float | None, holdout: float = 0.0,
+             budget: float | None = None) -> dict[str, Any]:
     """Run ``method`` on ``case``; return one row of figures. ``holdout``: DIP leaves that fraction of
     the observed pixels out of the loss, and the automatic stop watches their error instead of
-    the variance of the outputs."""
+    the variance of the outputs. ``budget``: a fitting method stops at that percentage of the
+    paper preset's projected time (``probe`` × its steps)."""
+    paper_steps = get_preset(_task(case), "paper", sigma=case.sigma or 25, factor=case.factor or 4).iters
     row: dict[str, Any] = {"suite": case.suite, "setting": case.setting, "image": case.name, "method": method,
                            "published": case.published}
     start = time.perf_counter()
@@ -119,7 +127,8 @@ def run_case(case: Case, method: str, iters: int | None, probe: float | None, ho
         steps = get_preset(_task(case), OURS[method][1], method=OURS[method][0], iters=iters).iters
         dip = OURS[method][0] == "dip"
         # The estimates of ZS-N2N and ZSSR are full (8-fold) inferences, so their curves have two points.
-        curve = ScoreCurve(case, every=50 if dip else max(1, steps // 2))
+        curve = ScoreCurve(case, every=50 if dip else max(1, steps // 2),
+                           budget=budget / 100 * probe * paper_steps if budget and probe else None)
         # observed only: the run goes on to the preset's end
         stopping = EarlyStopping(stop=False, signal="holdout" if holdout else "variance")
         result = _ours(case, method, iters, [curve, stopping] if dip else [curve], holdout=holdout)
@@ -130,7 +139,6 @@ def run_case(case: Case, method: str, iters: int | None, probe: float | None, ho
         oracle = max(curve.points, key=lambda point: point[2])
         row.update(oracle_step=oracle[0], psnr_oracle=oracle[2], steps=result.iterations, curve=curve.points)
     if method in OURS:
-        paper_steps = get_preset(_task(case), "paper", sigma=case.sigma or 25, factor=case.factor or 4).iters
         target = case.published.get("DIP")
         reached = next(((s, t) for s, t, p in row["curve"] if target is not None and p >= target), (None, None))
         row.update(reach_step=reached[0], reach_s=reached[1],
@@ -159,7 +167,7 @@ def applicable(method: str, suite: str) -> bool:
 
 
 def run_suite(cases: list[Case], methods: list[str], iters: int | None = None, probe: bool = True,
-              holdout: float = 0.0) -> list[dict]:
+              holdout: float = 0.0, budget: float | None = None) -> list[dict]:
     """Every applicable method on every case, with one progress bar (and ETA) over the suite."""
     jobs = [(c, m) for c in cases for m in methods if applicable(m, c.suite)]
     rows, probes = [], {}
@@ -169,7 +177,7 @@ def run_suite(cases: list[Case], methods: list[str], iters: int | None = None, p
             key = id(case)
             if method in OURS and probe and key not in probes:
                 probes[key] = paper_seconds_per_step(case)
-            rows.append(run_case(case, method, iters, probes.get(key), holdout))
+            rows.append(run_case(case, method, iters, probes.get(key), holdout, budget))
     return rows
 
 
