@@ -175,6 +175,10 @@ def test_denoise_methods_and_early_stopping(images, tmp_path, capsys):
     assert "DIP runs only" in one_line_error(capsys, "denoise", images["rgb"], "-o", tmp_path / "e.png",
                                              "--method", "zs-n2n", "--early-stop", *FAST)
     assert run("denoise", images["rgb"], "-o", tmp_path / "n.png", "--report", tmp_path / "n.json", "--quiet") == 0
-    assert json.loads((tmp_path / "n.json").read_text())["config"]["method"] == "n2n"  # the default
+    config = json.loads((tmp_path / "n.json").read_text())["config"]
+    assert config["method"] == "n2n" and config["ensemble"]  # the default, on a small image with the ensemble
+    assert run("denoise", images["rgb"], "-o", tmp_path / "s.png", "--no-ensemble", "--report", tmp_path / "s.json",
+               "--quiet") == 0
+    assert not json.loads((tmp_path / "s.json").read_text())["config"]["ensemble"]
     assert "one pass" in one_line_error(capsys, "denoise", images["rgb"], "-o", tmp_path / "f.png",
                                         "--method", "n2n", *FAST)
