@@ -70,6 +70,7 @@ def test_a_whole_suite_runs_end_to_end_on_a_folder(folder, tmp_path, capsys):
     assert shipped["steps"] is None and len(shipped["curve"]) == 1  # one inference, no iterations
     assert fast["auto_signal"] == "holdout" and fast["auto_best_step"] == 5  # DIP stopped on held-out pixels
     assert "psnr_at_1pct" in zs and "psnr" in tv and "curve" not in tv
+    assert json.loads((out / "rows.partial.json").read_text()) == json.loads(json.dumps(report["rows"]))  # kept as it went
     assert (out / "psnr_vs_time.png").stat().st_size > 0 and (out / "results.csv").exists()
 
 
@@ -121,10 +122,14 @@ def test_the_pareto_table_reads_curves_at_fractions_of_the_paper_time_and_marks_
     slow = {"method": "fast", "seconds": 30.0, "psnr": 28.0, "projected_paper_s": 100.0,
             "curve": [(50, 1.0, 25.0), (100, 2.0, 26.5), (500, 10.0, 27.5), (1500, 30.0, 28.0)]}
     quick = {"method": "n2n", "seconds": 1.5, "psnr": 26.0, "curve": [(0, 1.5, 26.0)]}
-    points = {(p["method"], p["at"]): (p["seconds"], p["psnr"], p["front"]) for p in pareto([slow, quick])}
+    late = {"method": "paper", "seconds": 12.0, "psnr": 27.0, "projected_paper_s": 100.0,
+            "curve": [(50, 1.5, 24.0), (400, 12.0, 27.0)]}  # no score yet at 1 % of the paper's time
+    points = {(p["method"], p["at"]): (p["seconds"], p["psnr"], p["front"]) for p in pareto([slow, quick, late])}
     assert points == {("fast", "1% of paper time"): (1.0, 25.0, True), ("n2n", "end"): (1.5, 26.0, True),
                       ("fast", "2% of paper time"): (2.0, 26.5, True), ("fast", "5% of paper time"): (5.0, 26.5, False),
-                      ("fast", "10% of paper time"): (10.0, 27.5, True), ("fast", "end"): (30.0, 28.0, True)}
+                      ("fast", "10% of paper time"): (10.0, 27.5, True), ("fast", "end"): (30.0, 28.0, True),
+                      ("paper", "2% of paper time"): (2.0, 24.0, False), ("paper", "5% of paper time"): (5.0, 24.0, False),
+                      ("paper", "10% of paper time"): (10.0, 24.0, False), ("paper", "end"): (12.0, 27.0, False)}
 
 
 def test_a_time_budget_stops_a_fit_and_its_last_step_is_scored():

@@ -130,7 +130,8 @@ def _quality(args: argparse.Namespace) -> int:
         f"; images from {args.images}" if args.images else "")
     if args.budget and args.no_probe:
         raise InputError("--budget is a share of the paper preset's time, which --no-probe leaves unmeasured")
-    rows = run_suite(cases, methods, args.iters, probe=not args.no_probe, holdout=args.holdout, budget=args.budget)
+    rows = run_suite(cases, methods, args.iters, probe=not args.no_probe, holdout=args.holdout, budget=args.budget,
+                     partial=args.out / "rows.partial.json")
     text = write_outputs(args.out, rows, averages(rows, average), protocol, environment())
     print(text)
     print(f"written: {args.out}/results.md, results.csv, results.json, psnr_vs_time.png")

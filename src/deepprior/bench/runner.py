@@ -167,8 +167,10 @@ def applicable(method: str, suite: str) -> bool:
 
 
 def run_suite(cases: list[Case], methods: list[str], iters: int | None = None, probe: bool = True,
-              holdout: float = 0.0, budget: float | None = None) -> list[dict]:
-    """Every applicable method on every case, with one progress bar (and ETA) over the suite."""
+              holdout: float = 0.0, budget: float | None = None, partial: Path | None = None) -> list[dict]:
+    """Every applicable method on every case, with one progress bar (and ETA) over the suite.
+    ``partial``: a JSON file rewritten with the rows so far after each run, so that a crash or
+    an interrupt keeps what was measured."""
     jobs = [(c, m) for c in cases for m in methods if applicable(m, c.suite)]
     rows, probes = [], {}
     with tqdm(jobs, desc="bench", unit="run", dynamic_ncols=True) as bar:
@@ -178,6 +180,10 @@ def run_suite(cases: list[Case], methods: list[str], iters: int | None = None, p
             if method in OURS and probe and key not in probes:
                 probes[key] = paper_seconds_per_step(case)
             rows.append(run_case(case, method, iters, probes.get(key), holdout, budget))
+            if partial is not None:
+                partial.parent.mkdir(parents=True, exist_ok=True)
+                with atomic_path(partial) as tmp:
+                    tmp.write_text(json.dumps(rows, indent=1))
     return rows
 
 
@@ -186,18 +192,19 @@ PARETO_FRACTIONS = (0.01, 0.02, 0.05, 0.1)  # of the paper preset's projected ti
 
 def pareto(rows: list[dict]) -> list[dict]:
     """Mean (seconds, PSNR) points of one setting's methods: each run's end, and for runs with a
-    curve its PSNR at the ``PARETO_FRACTIONS`` of the paper's projected time that it lasted past.
+    curve its PSNR at the ``PARETO_FRACTIONS`` of the paper's projected time that it lasted past
+    and had a score by (every run of the method).
     ``front`` marks the points that no other point matches or beats in both time and PSNR."""
     points = []
     for method in dict.fromkeys(r["method"] for r in rows):
         group = [r for r in rows if r["method"] == method]
         if all(r.get("projected_paper_s") and len(r.get("curve") or ()) > 1 for r in group):
             for fraction in PARETO_FRACTIONS:
-                if all(r["seconds"] >= fraction * r["projected_paper_s"] for r in group):
+                scores = [_score_at(r["curve"], fraction * r["projected_paper_s"]) for r in group]
+                if None not in scores and all(r["seconds"] >= fraction * r["projected_paper_s"] for r in group):
                     points.append({"method": method, "at": f"{fraction:.0%} of paper time",
                                    "seconds": float(np.mean([fraction * r["projected_paper_s"] for r in group])),
-                                   "psnr": float(np.mean([_score_at(r["curve"], fraction * r["projected_paper_s"])
-                                                          for r in group]))})
+                                   "psnr": float(np.mean(scores))})
         points.append({"method": method, "at": "end", "seconds": float(np.mean([r["seconds"] for r in group])),
                        "psnr": float(np.mean([r["psnr"] for r in group]))})
     for p in points:
