@@ -4,9 +4,10 @@
 setting for setting. ``fast`` is the laptop-CPU default: the same hourglass with 16, 32 and 64
 channels at the three finest levels instead of 128 (1.04 M parameters instead of 2.2 M; 9.2
 instead of 115 GFLOP and about 6× less time per step at 256², ``deepprior bench speed``) and
-fewer steps. ``decoder`` (denoising only) fits a Deep Decoder instead of the hourglass. It trades quality for
+fewer steps. It trades quality for
 time: the PSNR it reaches is in the README's Results, measured with ``deepprior bench``; its
 step counts other than denoising's are first choices that the benchmark suites are there to tune.
+``decoder`` (denoising only) fits a Deep Decoder instead of the hourglass.
 """
 from __future__ import annotations
 

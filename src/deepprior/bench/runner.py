@@ -194,7 +194,8 @@ def pareto(rows: list[dict]) -> list[dict]:
     """Mean (seconds, PSNR) points of one setting's methods: each run's end, and for runs with a
     curve its PSNR at the ``PARETO_FRACTIONS`` of the paper's projected time that it lasted past
     and had a score by (every run of the method).
-    ``front`` marks the points that no other point matches or beats in both time and PSNR."""
+    ``front`` marks the points that no other point matches in both time and PSNR while beating
+    them in one (equal points do not remove each other)."""
     points = []
     for method in dict.fromkeys(r["method"] for r in rows):
         group = [r for r in rows if r["method"] == method]
@@ -208,7 +209,7 @@ def pareto(rows: list[dict]) -> list[dict]:
         points.append({"method": method, "at": "end", "seconds": float(np.mean([r["seconds"] for r in group])),
                        "psnr": float(np.mean([r["psnr"] for r in group]))})
     for p in points:
-        p["front"] = not any(q is not p and q["seconds"] <= p["seconds"] and q["psnr"] >= p["psnr"]
+        p["front"] = not any(q["seconds"] <= p["seconds"] and q["psnr"] >= p["psnr"]
                              and (q["seconds"], q["psnr"]) != (p["seconds"], p["psnr"]) for q in points)
     return sorted(points, key=lambda p: p["seconds"])
 
