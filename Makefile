@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-all clean
+.PHONY: install lint demo test test-all clean
 
 $(STAMP): pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
@@ -15,11 +15,15 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/deepprior demo --out demo_out
 
-test: $(STAMP)
-	$(PY) -m pytest -q -m "not slow"
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests examples
+	$(VENV)/bin/ruff format --check src tests examples
 
-test-all: $(STAMP)
-	$(PY) -m pytest -q
+test: lint
+	$(PY) -m pytest -q -m "not slow" --doctest-modules src/deepprior tests
+
+test-all: lint
+	$(PY) -m pytest -q --doctest-modules src/deepprior tests
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache

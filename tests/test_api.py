@@ -1,4 +1,5 @@
 """The Python API: numpy or torch in, the same layout out, for every task."""
+
 import numpy as np
 import pytest
 import torch
@@ -10,9 +11,11 @@ QUICK = {"iters": 2, "preset": "fast"}
 
 def test_denoise_returns_the_callers_shape_and_dtype():
     rng = np.random.default_rng(0)
-    for image in [(rng.random((20, 18)) * 255).astype(np.uint8),
-                  (rng.random((20, 18, 3)) * 65535).astype(np.uint16),
-                  rng.random((20, 18, 3)).astype(np.float32)]:
+    for image in [
+        (rng.random((20, 18)) * 255).astype(np.uint8),
+        (rng.random((20, 18, 3)) * 65535).astype(np.uint16),
+        rng.random((20, 18, 3)).astype(np.float32),
+    ]:
         out = dp.denoise(image, sigma=25 / 255, **QUICK)
         assert out.shape == image.shape and out.dtype == image.dtype
 
@@ -39,14 +42,16 @@ def test_denoise_defaults_to_the_shipped_model_unless_a_fitting_run_is_asked_for
     with pytest.warns(UserWarning, match="above the 50/255"):  # uniform noise: σ far above 50/255
         assert dp.denoise(noisy, return_result=True).config["method"] == "n2n"
     assert dp.denoise(noisy, iters=2, return_result=True).config["method"] == "dip"
-    with pytest.raises(dp.InputError, match="not to DIP"):
+    with pytest.raises(dp.InputError, match="ensemble does not apply to the dip method"):
         dp.denoise(noisy, method="dip", ensemble=True, iters=2)
+    with pytest.raises(dp.InputError, match="iters does not apply to the n2n method"):
+        dp.denoise(noisy, method="n2n", iters=5)
 
 
 def test_the_n2n_ensemble_is_on_by_default_for_images_up_to_a_size(monkeypatch):
     noisy = np.clip(0.5 + np.random.default_rng(0).normal(0, 0.1, (24, 24)), 0, 1)
     assert dp.denoise(noisy, return_result=True).config["ensemble"]
-    monkeypatch.setattr(dp.api, "N2N_ENSEMBLE_MAX_PIXELS", 24 * 24 - 1)
+    monkeypatch.setattr(dp.n2n, "N2N_ENSEMBLE_MAX_PIXELS", 24 * 24 - 1)
     assert not dp.denoise(noisy, return_result=True).config["ensemble"]
     assert dp.denoise(noisy, ensemble=True, return_result=True).config["ensemble"]
     monkeypatch.undo()

@@ -1,4 +1,5 @@
 """`deepprior bench speed`: the figures it reports are consistent."""
+
 from deepprior.bench.reference_skip import reference_skip
 from deepprior.bench.speed import measure_speed
 from deepprior.nets import build

@@ -1,4 +1,5 @@
 """`deepprior bench sr|denoise|inpaint`: the protocols, the table writer, a whole suite end to end."""
+
 import json
 
 import numpy as np
@@ -46,18 +47,51 @@ def test_inpaint_protocol_keeps_half_the_pixels(folder):
 
 
 def test_the_table_puts_published_figures_and_the_difference_beside_ours():
-    rows = [{"suite": "denoise", "setting": "σ25", "image": "F16", "method": "fast", "psnr": 33.0, "ssim": 0.9,
-             "seconds": 10.0, "steps": 100, "published": {"DIP": 33.69, "CBM3D": 32.67}}]
-    text = markdown(rows, averages(rows, {"σ25": {"DIP": 33.69}}), "full protocol", {
-        "cpu": "x", "threads": 2, "torch": "2", "device": "cpu"})
+    rows = [
+        {
+            "suite": "denoise",
+            "setting": "σ25",
+            "image": "F16",
+            "method": "fast",
+            "psnr": 33.0,
+            "ssim": 0.9,
+            "seconds": 10.0,
+            "steps": 100,
+            "published": {"DIP": 33.69, "CBM3D": 32.67},
+        }
+    ]
+    text = markdown(
+        rows,
+        averages(rows, {"σ25": {"DIP": 33.69}}),
+        "full protocol",
+        {"cpu": "x", "threads": 2, "torch": "2", "device": "cpu"},
+    )
     assert "| F16 | fast | 33.00 | 0.9000 | 33.69 | -0.69 | CBM3D 32.67 |" in text
     assert "| fast | 1 | 33.00 | 0.9000 | 10.0 | DIP 33.69 |" in text
 
 
 def test_a_whole_suite_runs_end_to_end_on_a_folder(folder, tmp_path, capsys):
     out = tmp_path / "bench"
-    code = cli.main(["bench", "denoise", "--images", str(folder), "--methods", "fast,zs-n2n,n2n,tv", "--crop", "32",
-                     "--iters", "5", "--limit", "1", "--holdout", "0.2", "--out", str(out)])
+    code = cli.main(
+        [
+            "bench",
+            "denoise",
+            "--images",
+            str(folder),
+            "--methods",
+            "fast,zs-n2n,n2n,tv",
+            "--crop",
+            "32",
+            "--iters",
+            "5",
+            "--limit",
+            "1",
+            "--holdout",
+            "0.2",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     report = json.loads((out / "results.json").read_text())
     assert "REDUCED" in report["protocol"]
@@ -70,7 +104,9 @@ def test_a_whole_suite_runs_end_to_end_on_a_folder(folder, tmp_path, capsys):
     assert shipped["steps"] is None and len(shipped["curve"]) == 1  # one inference, no iterations
     assert fast["auto_signal"] == "holdout" and fast["auto_best_step"] == 5  # DIP stopped on held-out pixels
     assert "psnr_at_1pct" in zs and "psnr" in tv and "curve" not in tv
-    assert json.loads((out / "rows.partial.json").read_text()) == json.loads(json.dumps(report["rows"]))  # kept as it went
+    assert json.loads((out / "rows.partial.json").read_text()) == json.loads(
+        json.dumps(report["rows"])
+    )  # kept as it went
     assert (out / "psnr_vs_time.png").stat().st_size > 0 and (out / "results.csv").exists()
 
 
@@ -89,10 +125,25 @@ def test_the_shared_suites_have_the_papers_images():
     except InputError:
         pytest.skip("shared/data is not next to this checkout")
     cases = protocols.inpaint_cases(root, crop=16)
-    assert [c.name for c in cases] == ["C.man", "House", "Peppers", "Lena", "Barbara", "Boat", "Man", "Couple", "kate"]
+    assert [c.name for c in cases] == [
+        "C.man",
+        "House",
+        "Peppers",
+        "Lena",
+        "Barbara",
+        "Boat",
+        "Man",
+        "Couple",
+        "kate",
+    ]
     assert cases[0].published == {"DIP": 29.80}
     assert [c.name for c in protocols.denoise_cases(root, [25], crop=16)] == [
-        "F16", "kodim01", "kodim02", "kodim03", "kodim12"]
+        "F16",
+        "kodim01",
+        "kodim02",
+        "kodim03",
+        "kodim12",
+    ]
 
 
 def test_a_cropped_run_prints_no_published_figures_beside_it(tmp_path):
@@ -101,16 +152,54 @@ def test_a_cropped_run_prints_no_published_figures_beside_it(tmp_path):
     except InputError:
         pytest.skip("shared/data is not next to this checkout")
     out = tmp_path / "sr"
-    assert cli.main(["bench", "sr", "--scales", "4", "--methods", "bicubic", "--crop", "32", "--limit", "1",
-                     "--out", str(out)]) == 0
+    assert (
+        cli.main(
+            [
+                "bench",
+                "sr",
+                "--scales",
+                "4",
+                "--methods",
+                "bicubic",
+                "--crop",
+                "32",
+                "--limit",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     report = json.loads((out / "results.json").read_text())
     assert report["rows"][0]["published"] == {} and report["averages"][0]["published"] == {}
 
 
 def test_the_sr_suite_runs_zssr_beside_bicubic(folder, tmp_path):
     out = tmp_path / "sr"
-    assert cli.main(["bench", "sr", "--images", str(folder), "--scales", "2", "--methods", "zssr,bicubic",
-                     "--crop", "32", "--iters", "4", "--limit", "1", "--out", str(out)]) == 0
+    assert (
+        cli.main(
+            [
+                "bench",
+                "sr",
+                "--images",
+                str(folder),
+                "--scales",
+                "2",
+                "--methods",
+                "zssr,bicubic",
+                "--crop",
+                "32",
+                "--iters",
+                "4",
+                "--limit",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     zssr, bicubic = json.loads((out / "results.json").read_text())["rows"]
     assert (zssr["method"], bicubic["method"]) == ("zssr", "bicubic")
     assert zssr["steps"] == zssr["curve"][-1][0] == 4 and zssr["projected_paper_s"] > 0
@@ -119,31 +208,52 @@ def test_the_sr_suite_runs_zssr_beside_bicubic(folder, tmp_path):
 
 def test_the_pareto_table_reads_curves_at_fractions_of_the_paper_time_and_marks_the_front():
     from deepprior.bench.runner import pareto
-    slow = {"method": "fast", "seconds": 30.0, "psnr": 28.0, "projected_paper_s": 100.0,
-            "curve": [(50, 1.0, 25.0), (100, 2.0, 26.5), (500, 10.0, 27.5), (1500, 30.0, 28.0)]}
+
+    slow = {
+        "method": "fast",
+        "seconds": 30.0,
+        "psnr": 28.0,
+        "projected_paper_s": 100.0,
+        "curve": [(50, 1.0, 25.0), (100, 2.0, 26.5), (500, 10.0, 27.5), (1500, 30.0, 28.0)],
+    }
     quick = {"method": "n2n", "seconds": 1.5, "psnr": 26.0, "curve": [(0, 1.5, 26.0)]}
-    late = {"method": "paper", "seconds": 12.0, "psnr": 27.0, "projected_paper_s": 100.0,
-            "curve": [(50, 1.5, 24.0), (400, 12.0, 27.0)]}  # no score yet at 1 % of the paper's time
-    points = {(p["method"], p["at"]): (p["seconds"], p["psnr"], p["front"]) for p in pareto([slow, quick, late])}
-    assert points == {("fast", "1% of paper time"): (1.0, 25.0, True), ("n2n", "end"): (1.5, 26.0, True),
-                      ("fast", "2% of paper time"): (2.0, 26.5, True), ("fast", "5% of paper time"): (5.0, 26.5, False),
-                      ("fast", "10% of paper time"): (10.0, 27.5, True), ("fast", "end"): (30.0, 28.0, True),
-                      ("paper", "2% of paper time"): (2.0, 24.0, False), ("paper", "5% of paper time"): (5.0, 24.0, False),
-                      ("paper", "10% of paper time"): (10.0, 24.0, False), ("paper", "end"): (12.0, 27.0, False)}
+    late = {
+        "method": "paper",
+        "seconds": 12.0,
+        "psnr": 27.0,
+        "projected_paper_s": 100.0,
+        "curve": [(50, 1.5, 24.0), (400, 12.0, 27.0)],
+    }  # no score yet at 1 % of the paper's time
+    points = {
+        (p["method"], p["at"]): (p["seconds"], p["psnr"], p["front"]) for p in pareto([slow, quick, late])
+    }
+    assert points == {
+        ("fast", "1% of paper time"): (1.0, 25.0, True),
+        ("n2n", "end"): (1.5, 26.0, True),
+        ("fast", "2% of paper time"): (2.0, 26.5, True),
+        ("fast", "5% of paper time"): (5.0, 26.5, False),
+        ("fast", "10% of paper time"): (10.0, 27.5, True),
+        ("fast", "end"): (30.0, 28.0, True),
+        ("paper", "2% of paper time"): (2.0, 24.0, False),
+        ("paper", "5% of paper time"): (5.0, 24.0, False),
+        ("paper", "10% of paper time"): (10.0, 24.0, False),
+        ("paper", "end"): (12.0, 27.0, False),
+    }
 
 
 def test_a_time_budget_stops_a_fit_and_its_last_step_is_scored():
     import torch
 
     from deepprior.bench.runner import ScoreCurve
-    from deepprior.methods import solve
-    from deepprior.presets import get_preset
     from deepprior.problem import Problem
+    from deepprior.registry import get_preset, solve
 
     class Scored:  # the one thing ScoreCurve asks of a bench case
         def psnr(self, image):
             return float(image.mean())
 
     curve = ScoreCurve(Scored(), every=50, budget=0.0)
-    result = solve(Problem(y=torch.rand(1, 3, 32, 32)), get_preset("denoise", "fast", iters=100), callbacks=[curve])
+    result = solve(
+        Problem(y=torch.rand(1, 3, 32, 32)), get_preset("denoise", "fast", iters=100), callbacks=[curve]
+    )
     assert result.iterations == 1 and [step for step, _s, _p in curve.points] == [1]

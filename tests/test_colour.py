@@ -1,4 +1,5 @@
 """The opponent colour space: invertible, in [0, 1], and white noise stays white."""
+
 import torch
 
 from deepprior.colour import OPPONENT, from_opponent, to_opponent

@@ -1,4 +1,5 @@
 """The one DIP fitting loop: moving average, backtracking, resume, determinism, odd sizes."""
+
 import os
 import signal
 
@@ -7,10 +8,10 @@ import torch
 
 from deepprior import runtime
 from deepprior.errors import ImageTooLargeError, InputError
-from deepprior.methods import solve
 from deepprior.methods.dip import DIPConfig, DIPFit
 from deepprior.operators import Downsample
 from deepprior.problem import Problem
+from deepprior.registry import solve
 
 TINY = {"channels_down": [4, 4, 4], "channels_up": [4, 4, 4], "channels_skip": [2, 2, 2]}
 
@@ -68,6 +69,7 @@ def spiking_loss(at: int, value: float):
         calls[0] += 1
         base = torch.mean((prediction - target) ** 2)
         return base * value if calls[0] == at else base
+
     return loss
 
 
@@ -134,7 +136,7 @@ def test_ctrl_c_stops_after_the_current_step_and_returns_the_estimate():
 
 def test_a_run_too_large_for_memory_is_refused_before_it_starts(monkeypatch):
     monkeypatch.setattr(runtime, "available_memory", lambda device: 1_000_000)
-    with pytest.raises(ImageTooLargeError, match=r"needs about .* GiB .*--preset fast"):
+    with pytest.raises(ImageTooLargeError, match=r"needs about .* GiB .*the fast preset"):
         DIPFit(noisy_problem(size=(64, 64)), tiny_config())
 
 
@@ -143,12 +145,13 @@ def test_a_guide_image_is_the_input_code():
     problem = noisy_problem(size=(12, 10), guide=guide)
     run = DIPFit(problem, tiny_config(input="guide", iters=2))
     top, left, h, w = run._crop
-    torch.testing.assert_close(run.z[..., top:top + h, left:left + w], guide)
+    torch.testing.assert_close(run.z[..., top : top + h, left : left + w], guide)
     assert run.run().image.shape == (12, 10, 3)
 
 
 def test_the_deep_decoder_preset_denoises_any_image_size_from_a_coarse_code():
-    from deepprior.presets import get_preset
+    from deepprior.registry import get_preset
+
     y = torch.rand(1, 3, 70, 45)
     fit = DIPFit(Problem(y=y), get_preset("denoise", "decoder", iters=3))
     assert fit.z.shape == (1, 128, 3, 2)  # the 96×64 padded image, 32 times smaller

@@ -1,4 +1,5 @@
 """Reading and writing images, and the float [0, 1] conversion at the API edge."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,8 +8,15 @@ import tifffile
 from PIL import Image
 
 from deepprior.errors import ImageReadError, InputError, OutputExistsError
-from deepprior.imageio import (Encoding, from_float, merge_alpha, read_image, split_alpha,
-                               to_float, write_image)
+from deepprior.imageio import (
+    Encoding,
+    from_float,
+    merge_alpha,
+    read_image,
+    split_alpha,
+    to_float,
+    write_image,
+)
 
 rng = np.random.default_rng(0)
 
@@ -18,6 +26,7 @@ def random_image(shape, dtype=np.uint8):
 
 
 # --------------------------------------------------------------------------- round trips
+
 
 @pytest.mark.parametrize("shape", [(5, 7), (5, 7, 2), (5, 7, 3), (5, 7, 4)])
 def test_8bit_png_round_trip(tmp_path, shape):
@@ -113,6 +122,7 @@ def test_parent_directories_are_created(tmp_path):
 
 # --------------------------------------------------------------------------- conversions on write
 
+
 def test_float_in_0_1_is_written_as_8_bit_png(tmp_path):
     image = np.array([[0.0, 0.5, 1.0]], dtype=np.float32)
     write_image(tmp_path / "f.png", image)
@@ -142,18 +152,22 @@ def test_bool_is_written_as_0_and_255(tmp_path):
 
 # --------------------------------------------------------------------------- read errors
 
+
 def make_file(tmp_path, name, content: bytes):
     path = tmp_path / name
     path.write_bytes(content)
     return path
 
 
-@pytest.mark.parametrize("setup, reason", [
-    (lambda d: d / "missing.png", "no such file"),
-    (lambda d: d, "is a directory"),
-    (lambda d: make_file(d, "empty.png", b""), "empty"),
-    (lambda d: make_file(d, "notes.png", b"just some text\n"), "not an image"),
-])
+@pytest.mark.parametrize(
+    "setup, reason",
+    [
+        (lambda d: d / "missing.png", "no such file"),
+        (lambda d: d, "is a directory"),
+        (lambda d: make_file(d, "empty.png", b""), "empty"),
+        (lambda d: make_file(d, "notes.png", b"just some text\n"), "not an image"),
+    ],
+)
 def test_unreadable_files_raise_image_read_error(tmp_path, setup, reason):
     path = setup(tmp_path)
     with pytest.raises(ImageReadError, match=reason) as info:
@@ -162,8 +176,9 @@ def test_unreadable_files_raise_image_read_error(tmp_path, setup, reason):
     assert f"'{path}'" in message and "\n" not in message
 
 
-@pytest.mark.parametrize("name, dtype", [("a.png", np.uint8), ("a.png", np.uint16),
-                                         ("a.jpg", np.uint8), ("a.tif", np.uint16)])
+@pytest.mark.parametrize(
+    "name, dtype", [("a.png", np.uint8), ("a.png", np.uint16), ("a.jpg", np.uint8), ("a.tif", np.uint16)]
+)
 def test_truncated_file_raises_image_read_error(tmp_path, name, dtype):
     path = write_image(tmp_path / name, random_image((32, 32, 3), dtype))
     data = path.read_bytes()
@@ -173,6 +188,7 @@ def test_truncated_file_raises_image_read_error(tmp_path, name, dtype):
 
 
 # --------------------------------------------------------------------------- write errors, atomicity
+
 
 def test_existing_file_is_kept_without_overwrite(tmp_path):
     path = tmp_path / "out.png"
@@ -218,10 +234,14 @@ def test_failed_write_leaves_no_temporary_file_and_the_old_file(tmp_path, monkey
 
 # --------------------------------------------------------------------------- float [0, 1]
 
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16])
 def test_integer_to_float_and_back_is_exact(dtype):
-    image = random_image((4, 5, 3), dtype) if np.dtype(dtype).kind == "u" else \
-        rng.integers(-32768, 32767, (4, 5, 3), dtype=dtype, endpoint=True)
+    image = (
+        random_image((4, 5, 3), dtype)
+        if np.dtype(dtype).kind == "u"
+        else rng.integers(-32768, 32767, (4, 5, 3), dtype=dtype, endpoint=True)
+    )
     x, encoding = to_float(image)
     assert x.dtype == np.float32 and x.min() >= 0 and x.max() <= 1
     back = from_float(x, encoding)
@@ -266,6 +286,7 @@ def test_nan_is_an_input_error():
 
 
 # --------------------------------------------------------------------------- alpha
+
 
 @pytest.mark.parametrize("shape, colour_shape", [((4, 5, 2), (4, 5)), ((4, 5, 4), (4, 5, 3))])
 def test_split_and_merge_alpha_round_trip(shape, colour_shape):

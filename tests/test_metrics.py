@@ -1,4 +1,5 @@
 """Quality scores: luma conversion, PSNR and SSIM as in the literature and scikit-image."""
+
 import numpy as np
 import pytest
 import torch
@@ -34,11 +35,11 @@ def test_a_constant_error_of_0_1_is_20_db():
     assert psnr(reference, reference) == float("inf")
 
 
-@pytest.mark.parametrize("dtype, scale", [(np.float64, 1), (np.float32, 1), (np.uint8, 255),
-                                          (np.uint16, 65535)])
+@pytest.mark.parametrize(
+    "dtype, scale", [(np.float64, 1), (np.float32, 1), (np.uint8, 255), (np.uint16, 65535)]
+)
 def test_psnr_equals_skimage(dtype, scale):
-    noisy, clean = (np.round(im * scale).astype(dtype) if scale > 1 else im.astype(dtype)
-                    for im in images())
+    noisy, clean = (np.round(im * scale).astype(dtype) if scale > 1 else im.astype(dtype) for im in images())
     assert psnr(noisy, clean) == pytest.approx(peak_signal_noise_ratio(clean, noisy), rel=1e-6)
 
 

@@ -1,4 +1,5 @@
 """The generator registry and the paper's skip network."""
+
 import pytest
 import torch
 
@@ -22,10 +23,24 @@ def test_output_has_the_input_size_and_lies_in_0_1(size):
 
 
 def test_every_notebook_option_builds_and_runs():
-    net = nets.build("skip", 1, 1, {
-        "channels_down": [4, 8, 8], "channels_up": [4, 8, 8], "channels_skip": [0, 2, 0],
-        "kernel_down": 5, "kernel_up": [3, 1, 3], "upsample": ["nearest", "bilinear", "nearest"],
-        "downsample": "avg", "padding": "zeros", "need_1x1_up": False, "batchnorm": False, "sigmoid": False})
+    net = nets.build(
+        "skip",
+        1,
+        1,
+        {
+            "channels_down": [4, 8, 8],
+            "channels_up": [4, 8, 8],
+            "channels_skip": [0, 2, 0],
+            "kernel_down": 5,
+            "kernel_up": [3, 1, 3],
+            "upsample": ["nearest", "bilinear", "nearest"],
+            "downsample": "avg",
+            "padding": "zeros",
+            "need_1x1_up": False,
+            "batchnorm": False,
+            "sigmoid": False,
+        },
+    )
     assert net(torch.rand(2, 1, 16, 24)).shape == (2, 1, 16, 24)
 
 

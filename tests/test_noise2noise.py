@@ -1,4 +1,5 @@
 """Noise2Noise: noise models, losses, the U-Net, training, resuming, tiling, DDP, bad input."""
+
 import os
 import subprocess
 import sys
@@ -10,8 +11,15 @@ import torch
 import deepprior as dp
 from deepprior.errors import ImageReadError, InputError
 from deepprior.losses import annealed_l0, l1, l2, masked_l2
+from deepprior.methods.noise2noise import (
+    N2NConfig,
+    N2NModel,
+    N2NTraining,
+    Validation,
+    learning_rate,
+    training_loss,
+)
 from deepprior.methods.tiles import windowed
-from deepprior.methods.noise2noise import N2NConfig, N2NModel, N2NTraining, Validation, learning_rate, training_loss
 from deepprior.nets.unet import UNet, UNetConfig
 from deepprior.noise import parse_noise
 from deepprior.trainingdata import TrainingSet, load_bursts
@@ -42,6 +50,7 @@ def folder(tmp_path):
 
 
 # --- noise models ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("spec", ["gaussian:25", "poisson:30"])
 def test_zero_mean_noise_keeps_the_clean_image_as_its_mean(spec):
@@ -78,8 +87,15 @@ def test_text_covers_about_the_asked_fraction():
     assert 0.25 <= covered < 0.5
 
 
-@pytest.mark.parametrize("spec, message", [("speckle", "unknown noise"), ("gaussian:a-b", "bad noise levels"),
-                                           ("gaussian:50-10", "above"), ("impulse:0-2", "probabilities")])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("speckle", "unknown noise"),
+        ("gaussian:a-b", "bad noise levels"),
+        ("gaussian:50-10", "above"),
+        ("impulse:0-2", "probabilities"),
+    ],
+)
 def test_bad_noise_specs_are_named(spec, message):
     with pytest.raises(InputError, match=message):
         parse_noise(spec)
@@ -92,6 +108,7 @@ def test_noise_specs_default_to_the_papers_training_ranges():
 
 
 # --- losses and schedule --------------------------------------------------------------------------
+
 
 def test_the_annealed_loss_goes_from_l2_through_l1_to_the_mode():
     a, b = torch.rand(2, 1, 8, 8), torch.rand(2, 1, 8, 8)
@@ -117,6 +134,7 @@ def test_the_learning_rate_ramps_down_over_the_last_30_percent():
 
 # --- network --------------------------------------------------------------------------------------
 
+
 def test_the_unet_has_the_papers_size_and_takes_any_image_size():
     assert 0.95e6 < sum(p.numel() for p in UNet(3, 3).parameters()) < 1.05e6  # "about 1 M parameters"
     net = UNet(1, 1, UNetConfig(width=8, depth=5))
@@ -125,6 +143,7 @@ def test_the_unet_has_the_papers_size_and_takes_any_image_size():
 
 
 # --- training -------------------------------------------------------------------------------------
+
 
 def test_twenty_steps_lower_the_validation_loss():
     cfg = N2NConfig(iters=20, **TINY)
@@ -169,7 +188,9 @@ def test_fine_tuning_starts_from_a_models_weights_and_refuses_another_shape(fold
     for a, b in zip(start.model.net.state_dict().values(), run.net.state_dict().values()):
         torch.testing.assert_close(a, b)
     with pytest.raises(InputError, match="width 8 .* width 16"):
-        N2NTraining(data, N2NConfig(iters=5, init=str(tmp_path / "start" / "last.pt"), **{**TINY, "width": 16}))
+        N2NTraining(
+            data, N2NConfig(iters=5, init=str(tmp_path / "start" / "last.pt"), **{**TINY, "width": 16})
+        )
 
 
 def test_clean_targets_are_the_same_run_with_the_clean_crop_as_target():
@@ -203,8 +224,9 @@ def test_tiled_inference_equals_untiled_on_an_image_that_fits():
     torch.manual_seed(0)
     model = N2NModel(UNet(1, 1, UNetConfig(width=8, depth=2)), {"channels": 1})
     x = torch.rand(1, 1, 96, 80)
-    torch.testing.assert_close(model.denoise_tensor(x, window=0, tile=32, margin=32),
-                               model.denoise_tensor(x, window=0, tile=512))
+    torch.testing.assert_close(
+        model.denoise_tensor(x, window=0, tile=32, margin=32), model.denoise_tensor(x, window=0, tile=512)
+    )
 
 
 def test_tiles_of_the_papers_unet_leave_no_visible_seams():
@@ -243,9 +265,34 @@ def test_a_model_sees_windows_of_its_training_crop_by_default():
 
 def test_data_parallel_training_with_two_cpu_processes(folder, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "deepprior",
-           "n2n", "train", "--images", str(folder), "--out", str(tmp_path / "ddp"), "--iters", "4", "--width", "8",
-           "--depth", "2", "--crop", "16", "--batch", "2", "--quiet", "--device", "cpu"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "deepprior",
+        "n2n",
+        "train",
+        "--images",
+        str(folder),
+        "--out",
+        str(tmp_path / "ddp"),
+        "--iters",
+        "4",
+        "--width",
+        "8",
+        "--depth",
+        "2",
+        "--crop",
+        "16",
+        "--batch",
+        "2",
+        "--quiet",
+        "--device",
+        "cpu",
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
     assert dp.n2n.load(tmp_path / "ddp").info["iterations"] == 4
@@ -253,6 +300,7 @@ def test_data_parallel_training_with_two_cpu_processes(folder, tmp_path):
 
 
 # --- bad input ------------------------------------------------------------------------------------
+
 
 def test_bad_training_input_gets_clear_errors(folder, tmp_path):
     (tmp_path / "empty").mkdir()
@@ -293,20 +341,61 @@ def test_model_files_from_elsewhere_are_refused(tmp_path):
 
 # --- command line ---------------------------------------------------------------------------------
 
+
 def test_the_command_line_trains_applies_and_evaluates(folder, tmp_path, capsys):
     from deepprior.cli import main
 
     model = tmp_path / "model"
-    assert main(["n2n", "train", "--images", str(folder), "--out", str(model), "--iters", "6", "--width", "8",
-                 "--depth", "2", "--crop", "16", "--batch", "2", "--holdout", "1", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "n2n",
+                "train",
+                "--images",
+                str(folder),
+                "--out",
+                str(model),
+                "--iters",
+                "6",
+                "--width",
+                "8",
+                "--depth",
+                "2",
+                "--crop",
+                "16",
+                "--batch",
+                "2",
+                "--holdout",
+                "1",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert "trained 6 steps" in capsys.readouterr().out
     noisy = tmp_path / "noisy.png"
     dp.write_image(noisy, scene(size=50))
-    assert main(["n2n", "apply", str(model), str(noisy), "-o", str(tmp_path / "out.png"), "--tile", "32"]) == 0
+    assert (
+        main(["n2n", "apply", str(model), str(noisy), "-o", str(tmp_path / "out.png"), "--tile", "32"]) == 0
+    )
     assert dp.read_image(tmp_path / "out.png").shape == (50, 50)
     assert main(["n2n", "apply", str(model), str(noisy), "-o", str(tmp_path / "out.png")]) == 2  # no --force
-    assert main(["n2n", "eval", str(model), "--images", str(folder), "--noise", "gaussian:25",
-                 "--json", str(tmp_path / "scores.json")]) == 0
+    assert (
+        main(
+            [
+                "n2n",
+                "eval",
+                str(model),
+                "--images",
+                str(folder),
+                "--noise",
+                "gaussian:25",
+                "--json",
+                str(tmp_path / "scores.json"),
+            ]
+        )
+        == 0
+    )
     assert "mean" in capsys.readouterr().out and (tmp_path / "scores.json").exists()
     assert main(["n2n", "train", "--images", str(folder), "--out", str(model), "--noise", "speckle"]) == 2
     assert "unknown noise" in capsys.readouterr().err
@@ -322,14 +411,47 @@ def test_the_shipped_model_denoises_out_of_the_box(tmp_path, capsys):
     assert restored.dtype == np.uint8 and dp.psnr(restored, clean) > dp.psnr(noisy, clean) + 6
     dp.write_image(tmp_path / "noisy.png", noisy)
     dp.write_image(tmp_path / "clean.png", clean)
-    assert main(["denoise", str(tmp_path / "noisy.png"), "-o", str(tmp_path / "out.png"), "--method", "n2n",
-                 "--reference", str(tmp_path / "clean.png")]) == 0
+    assert (
+        main(
+            [
+                "denoise",
+                str(tmp_path / "noisy.png"),
+                "-o",
+                str(tmp_path / "out.png"),
+                "--method",
+                "n2n",
+                "--reference",
+                str(tmp_path / "clean.png"),
+            ]
+        )
+        == 0
+    )
     assert "PSNR" in capsys.readouterr().out
     folder = tmp_path / "data"
     folder.mkdir()
     dp.write_image(folder / "a.png", clean)
-    assert main(["n2n", "train", "--images", str(folder), "--init", "shipped", "--iters", "1", "--crop", "32",
-                 "--batch", "1", "--out", str(tmp_path / "tuned"), "--quiet"]) == 0  # fine-tuning
+    assert (
+        main(
+            [
+                "n2n",
+                "train",
+                "--images",
+                str(folder),
+                "--init",
+                "shipped",
+                "--iters",
+                "1",
+                "--crop",
+                "32",
+                "--batch",
+                "1",
+                "--out",
+                str(tmp_path / "tuned"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )  # fine-tuning
 
 
 def test_the_grey_model_denoises_colour_in_the_opponent_space_and_the_ensemble_helps():

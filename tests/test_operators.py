@@ -1,11 +1,22 @@
 """Degradation operators: sizes, the DIP downsampling filters, adjoints, gradients, errors."""
+
 import numpy as np
 import pytest
 import torch
 
 from deepprior.errors import InputError
-from deepprior.operators import (Blur, Compose, Downsample, Identity, Lambda, Mask, Operator,
-                                 as_operator, bicubic_taps, lanczos2_taps)
+from deepprior.operators import (
+    Blur,
+    Compose,
+    Downsample,
+    Identity,
+    Lambda,
+    Mask,
+    Operator,
+    as_operator,
+    bicubic_taps,
+    lanczos2_taps,
+)
 
 KERNEL = np.arange(15, dtype=np.float32).reshape(3, 5) / 105  # non-symmetric on purpose
 
@@ -15,8 +26,15 @@ def some_mask(h: int, w: int, channels: int = 1) -> np.ndarray:
 
 
 def all_operators() -> list[Operator]:
-    return [Identity(), Mask(some_mask(12, 12)), Downsample(2), Downsample(3, "bicubic"),
-            Downsample(4, "box"), Blur(KERNEL), Compose(Blur(KERNEL, "circular"), Downsample(3))]
+    return [
+        Identity(),
+        Mask(some_mask(12, 12)),
+        Downsample(2),
+        Downsample(3, "bicubic"),
+        Downsample(4, "box"),
+        Blur(KERNEL),
+        Compose(Blur(KERNEL, "circular"), Downsample(3)),
+    ]
 
 
 @pytest.mark.parametrize("channels", [1, 3, 5])
@@ -62,12 +80,21 @@ def test_box_downsampling_averages_blocks():
     torch.testing.assert_close(Downsample(2, "box")(x), torch.tensor([[[[2.5, 4.5], [10.5, 12.5]]]]))
 
 
-@pytest.mark.parametrize("op", [
-    Mask(some_mask(12, 12, channels=2)),
-    Downsample(2), Downsample(3, "bicubic"), Downsample(4, "box"),
-    Blur(KERNEL, "reflect"), Blur(KERNEL, "replicate"), Blur(KERNEL, "circular"), Blur(KERNEL, "zeros"),
-    Compose(Blur(KERNEL), Mask(some_mask(12, 12)), Downsample(2)),
-], ids=lambda op: type(op).__name__)
+@pytest.mark.parametrize(
+    "op",
+    [
+        Mask(some_mask(12, 12, channels=2)),
+        Downsample(2),
+        Downsample(3, "bicubic"),
+        Downsample(4, "box"),
+        Blur(KERNEL, "reflect"),
+        Blur(KERNEL, "replicate"),
+        Blur(KERNEL, "circular"),
+        Blur(KERNEL, "zeros"),
+        Compose(Blur(KERNEL), Mask(some_mask(12, 12)), Downsample(2)),
+    ],
+    ids=lambda op: type(op).__name__,
+)
 def test_adjoint_satisfies_the_inner_product_identity(op):
     x = torch.rand(2, 2, 12, 12, dtype=torch.float64)
     y = torch.rand(2, 2, *op.output_size((12, 12)), dtype=torch.float64)

@@ -1,13 +1,14 @@
 """ES-WMV early stopping: the variance rule on a known sequence, and inside a DIP run."""
+
 import pytest
 import torch
 
 from deepprior.errors import InputError
-from deepprior.methods import solve
 from deepprior.methods.dip import DIPConfig
 from deepprior.methods.stopping import EarlyStopping
 from deepprior.methods.zeroshot import ZSN2NConfig
 from deepprior.problem import Problem
+from deepprior.registry import solve
 
 
 class FakeRun:
@@ -45,8 +46,12 @@ def test_a_dip_run_stops_by_itself_and_returns_its_best_estimate():
 
 
 def test_it_observes_without_stopping_and_refuses_zero_shot_runs():
-    config = DIPConfig(net_params={"channels_down": [4], "channels_up": [4], "channels_skip": [2]},
-                       input_channels=4, iters=30, lr=0.05)
+    config = DIPConfig(
+        net_params={"channels_down": [4], "channels_up": [4], "channels_skip": [2]},
+        input_channels=4,
+        iters=30,
+        lr=0.05,
+    )
     rule = EarlyStopping(window=5, patience=3, stop=False)
     result = solve(Problem(y=torch.rand(1, 1, 8, 8)), config, callbacks=[rule])
     assert result.iterations == 30 and "returned_iteration" not in result.config
@@ -56,8 +61,14 @@ def test_it_observes_without_stopping_and_refuses_zero_shot_runs():
 
 
 def test_held_out_pixels_never_reach_the_loss_and_their_error_is_recorded():
-    config = DIPConfig(net_params={"channels_down": [4], "channels_up": [4], "channels_skip": [2]},
-                       input_channels=4, iters=20, lr=0.05, check_every=5, holdout=0.3)
+    config = DIPConfig(
+        net_params={"channels_down": [4], "channels_up": [4], "channels_skip": [2]},
+        input_channels=4,
+        iters=20,
+        lr=0.05,
+        check_every=5,
+        holdout=0.3,
+    )
     y = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(2))
     held = torch.rand(1, 1, 8, 8, generator=torch.Generator().manual_seed(config.seed)) < config.holdout
     other = torch.where(held, 1 - y, y)  # differs from y only where pixels are held out
@@ -78,7 +89,8 @@ def test_the_holdout_signal_stops_at_its_minimum_and_needs_held_out_pixels():
         if run.stop:
             break
     assert rule.best_iteration == 40 and rule.stop_iteration == 60 and rule.best_image.flatten()[0] == 40
-    tiny = DIPConfig(net_params={"channels_down": [4], "channels_up": [4], "channels_skip": [2]},
-                     input_channels=4, iters=2)
+    tiny = DIPConfig(
+        net_params={"channels_down": [4], "channels_up": [4], "channels_skip": [2]}, input_channels=4, iters=2
+    )
     with pytest.raises(InputError, match="DIPConfig.holdout"):
         solve(Problem(y=torch.rand(1, 1, 8, 8)), tiny, callbacks=[EarlyStopping(signal="holdout")])

@@ -1,4 +1,5 @@
 """Zero-Shot Noise2Noise: the pair downsampler, exact tiling, the ensemble, a real denoising run."""
+
 import numpy as np
 import pytest
 import torch
@@ -7,18 +8,20 @@ import torch.nn.functional as F
 import deepprior as dp
 from deepprior import nets
 from deepprior.errors import InputError
-from deepprior.methods import solve
-from deepprior.methods.tiles import tiled
 from deepprior.methods.ensemble import dihedral, undo_dihedral
+from deepprior.methods.tiles import tiled
 from deepprior.methods.zeroshot import ZSN2NConfig, ZSN2NFit, pair_downsample, zs_n2n_loss
 from deepprior.operators import Downsample
 from deepprior.problem import Problem
+from deepprior.registry import solve
 
 
 def smooth_image(size=48, sigma=0.1, seed=0) -> tuple[torch.Tensor, torch.Tensor]:
     """A smooth RGB test image and a noisy copy, (1, 3, size, size)."""
     ys, xs = torch.meshgrid(torch.linspace(0, 1, size), torch.linspace(0, 1, size), indexing="ij")
-    clean = torch.stack([0.5 + 0.3 * torch.sin(4 * xs), 0.5 + 0.3 * torch.cos(3 * ys), 0.3 + 0.4 * xs * ys])[None]
+    clean = torch.stack([0.5 + 0.3 * torch.sin(4 * xs), 0.5 + 0.3 * torch.cos(3 * ys), 0.3 + 0.4 * xs * ys])[
+        None
+    ]
     noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(seed)) * sigma
     return clean, clean + noise
 
@@ -96,12 +99,15 @@ def test_a_checkpoint_of_another_method_or_configuration_is_refused(tmp_path):
     run.save(tmp_path / "zs.ckpt")
     with pytest.raises(InputError, match="different configuration"):
         solve(Problem(y=noisy), ZSN2NConfig(width=4, iters=2), resume=str(tmp_path / "zs.ckpt"))
-    with pytest.raises(InputError, match="different configuration"):
+    with pytest.raises(InputError, match="written by a zs-n2n run, not a dip one"):
         solve(Problem(y=noisy), dp.get_preset("denoise", "fast", iters=2), resume=str(tmp_path / "zs.ckpt"))
+    (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
+    with pytest.raises(InputError, match="not a deepprior checkpoint"):
+        solve(Problem(y=noisy), ZSN2NConfig(width=8, iters=2), resume=str(tmp_path / "junk.ckpt"))
 
 
 def test_zero_shot_denoises_only_and_needs_a_few_pixels():
-    with pytest.raises(InputError, match="only denoises"):
+    with pytest.raises(InputError, match="serves denoise only"):
         dp.get_preset("super-resolve", "fast", method="zs-n2n")
     with pytest.raises(InputError, match="identity"):
         ZSN2NFit(Problem(y=torch.rand(1, 3, 8, 8), operator=Downsample(2)), ZSN2NConfig())

@@ -1,4 +1,5 @@
 """Zero-Shot Super-Resolution: a real upscaling run, exact tiling, resuming, refusals, the default."""
+
 import json
 from importlib.resources import files
 
@@ -10,17 +11,19 @@ import deepprior as dp
 from deepprior import cli
 from deepprior.errors import InputError
 from deepprior.imageio import read_image, to_float, write_image
-from deepprior.methods import solve
 from deepprior.methods.zssr import ZSSRConfig, ZSSRFit, enlarge
 from deepprior.operators import Downsample
 from deepprior.problem import Problem
+from deepprior.registry import solve
 
 SMALL = dict(width=16, depth=4, crop=32)
 
 
 def photo_pair(size: int = 64, factor: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
     """A crop of the bundled F16 photo, (1, 3, size, size), and its bicubic downscale by ``factor``."""
-    image = to_float(read_image(files("deepprior") / "data" / "f16_192.png"))[0][40:40 + size, 60:60 + size]
+    image = to_float(read_image(files("deepprior") / "data" / "f16_192.png"))[0][
+        40 : 40 + size, 60 : 60 + size
+    ]
     clean = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None]
     return clean, Downsample(factor, "bicubic")(clean)
 
@@ -34,7 +37,11 @@ def test_a_short_run_beats_the_bicubic_enlargement_and_agrees_with_the_small_ima
     assert dp.psnr(result.image, reference) > bicubic + 0.5
     restored = torch.from_numpy(result.image).permute(2, 0, 1)[None]
     assert (Downsample(2, "bicubic")(restored) - small).abs().mean() < 0.01  # back-projected onto y
-    assert result.image.shape == (64, 64, 3) and result.config["method"] == "zssr" and result.config["factor"] == 2
+    assert (
+        result.image.shape == (64, 64, 3)
+        and result.config["method"] == "zssr"
+        and result.config["factor"] == 2
+    )
     assert result.history["psnr"][-1][0] == 150 and len(result.history["loss"]) == 150
 
 
@@ -66,7 +73,7 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
 
 
 def test_zssr_super_resolves_only_and_needs_a_few_pixels():
-    with pytest.raises(InputError, match="only super-resolves"):
+    with pytest.raises(InputError, match="serves super-resolve only"):
         dp.get_preset("denoise", "fast", method="zssr")
     with pytest.raises(InputError, match="Downsample"):
         ZSSRFit(Problem(y=torch.rand(1, 3, 16, 16)), ZSSRConfig())
@@ -75,7 +82,7 @@ def test_zssr_super_resolves_only_and_needs_a_few_pixels():
     with pytest.raises(InputError, match="min_scale"):
         ZSSRConfig(min_scale=0)
     with pytest.raises(InputError, match="crop must be at least 8"):
-        dp.super_resolve(np.zeros((16, 16)), 4, method="zssr", crop=6)
+        dp.super_resolve(np.zeros((16, 16)), 4, method="zssr", config={"crop": 6})
 
 
 def test_the_api_gives_back_the_callers_layout_enlarged():
@@ -86,20 +93,51 @@ def test_the_api_gives_back_the_callers_layout_enlarged():
 
 
 def test_zssr_is_the_default_and_an_early_stop_means_dip(tmp_path, capsys):
-    small = write_image(tmp_path / "small.png", (np.random.default_rng(0).random((10, 12, 3)) * 255).astype(np.uint8))
+    small = write_image(
+        tmp_path / "small.png", (np.random.default_rng(0).random((10, 12, 3)) * 255).astype(np.uint8)
+    )
 
     def upscale(name: str, *options: str) -> dict:
-        code = cli.main(["super-resolve", str(small), "-o", str(tmp_path / f"{name}.png"), "--factor", "2",
-                         "--iters", "3", "--quiet", "--report", str(tmp_path / f"{name}.json"), *options])
+        code = cli.main(
+            [
+                "super-resolve",
+                str(small),
+                "-o",
+                str(tmp_path / f"{name}.png"),
+                "--factor",
+                "2",
+                "--iters",
+                "3",
+                "--quiet",
+                "--report",
+                str(tmp_path / f"{name}.json"),
+                *options,
+            ]
+        )
         assert code == 0 and read_image(tmp_path / f"{name}.png").shape == (20, 24, 3)
         return json.loads((tmp_path / f"{name}.json").read_text())["config"]
 
     assert upscale("default")["method"] == "zssr"
     assert upscale("stopped", "--early-stop")["method"] == "dip"
     assert upscale("dip", "--method", "dip")["method"] == "dip"
-    assert cli.main(["super-resolve", str(small), "-o", str(tmp_path / "b2.png"), "--method", "zssr",
-                     "--factor", "2", "--early-stop", "--quiet"]) == 2
-    assert "applies to DIP runs only" in capsys.readouterr().err
+    assert (
+        cli.main(
+            [
+                "super-resolve",
+                str(small),
+                "-o",
+                str(tmp_path / "b2.png"),
+                "--method",
+                "zssr",
+                "--factor",
+                "2",
+                "--early-stop",
+                "--quiet",
+            ]
+        )
+        == 2
+    )
+    assert "--early-stop does not apply to the zssr method" in capsys.readouterr().err
     image = np.zeros((8, 8, 3))
     assert dp.super_resolve(image, 2, iters=1, return_result=True).config["method"] == "zssr"
     stopped = dp.super_resolve(image, 2, iters=1, callbacks=[dp.EarlyStopping()], return_result=True)

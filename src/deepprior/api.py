@@ -1,261 +1,625 @@
-"""The public task functions: numpy or torch images in, restored images out.
+"""The public task functions, and ``run``, the one entry point that they, the command line and
+the benchmark call.
 
 Images are numpy arrays (H, W) or (H, W, C) in any integer dtype or float (C = 2 or 4: the last
 channel is alpha, carried through untouched), or torch tensors (H, W), (C, H, W) or
-(1, C, H, W) float in [0, 1]. Results come back in the caller's shape, dtype and range.
+(1, C, H, W). Results come back in the caller's shape, dtype and range (a tensor on the device it
+came from). Every option is a keyword; one that does not apply to the method that runs raises
+``InputError`` naming both. Noise levels (``sigma``) are on the image's [0, 1] scale.
 """
+
 from __future__ import annotations
 
-import time
-import warnings
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterable
+from typing import Any
 
-import numpy as np
-import torch
-
+from . import registry
 from .errors import InputError
-from .imageio import Encoding, from_float, merge_alpha, split_alpha, to_float
-from .losses import Loss, get_loss
-from .methods import solve
-from .methods.dip import DIPConfig
+from .image import ImageLike
+from .losses import Loss
 from .methods.stopping import EarlyStopping
-from .methods.zeroshot import ZSN2NConfig
-from .methods.zssr import ZSSRConfig
-from .operators import Downsample, Mask, Operator, as_operator
-from .presets import get_preset
-from .problem import Problem, Result
+from .operators import Operator
+from .problem import Result
 from .runtime import choose_device
+from .tasks import TASKS, Job, prepare
 
-ImageLike = np.ndarray | torch.Tensor
-
-# What ``denoise(method="auto")`` runs, on every image size and device: the shipped Noise2Noise
-# model, which beats ZS-N2N by about 3 dB on the σ25 colour suite in seconds per photo where DIP's
-# paper preset takes hours on a CPU (README, "Which denoiser by default"). Its limit is the noise
-# it was trained on (Gaussian, σ ≤ N2N_MAX_SIGMA).
-AUTO_DENOISER = "n2n"
-N2N_MAX_SIGMA = 50
-# The n2n model averages its 8 flips/rotations by default on images of up to this many pixels:
-# about 0.1 dB better on the colour suite at 8× the time, which on two CPU cores keeps a 768×512
-# photo within a minute (README); larger images run once unless ``ensemble=True``.
-N2N_ENSEMBLE_MAX_PIXELS = 2**19
-# What ``super_resolve(method="auto")`` runs: ZSSR. On Set5 ×4 it scored 30.08 dB (Y) in about a
-# minute per image, against 29.90 published for DIP's paper preset (hours on a CPU) and 28.63
-# for DIP's fast preset cut to a tenth of the paper's time (README, "Super-resolution by default").
-# DIP runs instead when a preset of DIP or an early stop (a DIP rule) is asked for.
-AUTO_SR = "zssr"
+Preset = Any  # a preset name ('fast', 'paper', 'decoder') or a method's configuration object
 
 
 @dataclass
-class _Image:
-    """A caller's image as (1, C, H, W) float in [0, 1], and how to give a result back."""
+class Plan:
+    """What a run will do, decided before it starts.
 
-    tensor: torch.Tensor
-    encoding: Encoding | None      # None: the caller passed a torch tensor
-    layout: tuple[int, ...]        # the caller's shape, to rebuild it
-    alpha: np.ndarray | None
+    method:  the method that runs; reason: why, in one line (``method='auto'``'s rule).
+    seconds: estimated wall time on ``device``; bytes: estimated peak memory.
+    """
 
-    @classmethod
-    def of(cls, image: ImageLike, name: str = "image") -> "_Image":
-        if isinstance(image, torch.Tensor):
-            if image.dim() not in (2, 3, 4) or (image.dim() == 4 and image.shape[0] != 1):
-                raise InputError(f"the {name} tensor must be (H, W), (C, H, W) or (1, C, H, W), "
-                                 f"got {tuple(image.shape)}")
-            t = image.detach().float().reshape(1, -1, *image.shape[-2:])
-            if not torch.isfinite(t).all():
-                raise InputError(f"the {name} contains NaN or infinite values")
-            return cls(t.clamp(0, 1), None, tuple(image.shape), None)
-        image = np.asarray(image)
-        if image.ndim not in (2, 3) or (image.ndim == 3 and not 1 <= image.shape[2] <= 4):
-            raise InputError(f"the {name} must be (H, W) or (H, W, C) with C ≤ 4, got {image.shape}")
-        colour, alpha = split_alpha(image)
-        x, encoding = to_float(colour)
-        t = torch.from_numpy(np.ascontiguousarray(x.reshape(*x.shape[:2], -1).transpose(2, 0, 1)))[None]
-        return cls(t, encoding, colour.shape, alpha)
-
-    def give_back(self, x: np.ndarray) -> ImageLike:
-        """(H', W', C) float [0, 1] → the caller's layout and dtype (alpha resized if needed)."""
-        if self.encoding is None:
-            t = torch.from_numpy(x).permute(2, 0, 1)
-            return t.reshape(*self.layout[:-2], *t.shape[-2:]) if len(self.layout) > 2 else t[0]
-        out = from_float(x[..., 0] if len(self.layout) == 2 else x, self.encoding)
-        alpha = self.alpha
-        if alpha is not None and alpha.shape != out.shape[:2]:
-            alpha = _resize(alpha, out.shape[:2])
-        return merge_alpha(out, alpha)
+    task: str
+    method: str
+    reason: str
+    device: str
+    seconds: float
+    bytes: int
 
 
-def _resize(channel: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    from skimage.transform import resize
-    return resize(channel, size, order=3, preserve_range=True, anti_aliasing=False).astype(channel.dtype)
+def _plan(
+    task: str, image: ImageLike, method: str, inputs: dict[str, Any], options: dict[str, Any]
+) -> tuple[registry.Method, str, Job, registry.RunOptions]:
+    """Check everything and choose the method; nothing runs yet."""
+    callbacks = tuple(options.pop("callbacks") or ())
+    run_options = registry.RunOptions(
+        callbacks=callbacks, device=choose_device(options.pop("device")), **options
+    )
+    given = run_options.given()
+    if any(isinstance(cb, EarlyStopping) for cb in callbacks):
+        given.setdefault("early_stop", True)  # a method that can stop early is asked for
+    if inputs.get("sigma") is not None:
+        given["sigma"] = inputs["sigma"]
+    chosen, reason = registry.choose(task, method, given)
+    spec = registry.method(chosen)
+    job = prepare(task, image, reference=options.get("reference"), **inputs)
+    if spec.needs_sigma and "sigma" in TASKS[task].inputs and job.sigma is None:
+        job.sigma = job.estimate_sigma()
+    return spec, reason, job, run_options
 
 
-def _mask_array(mask: ImageLike, size: tuple[int, int]) -> np.ndarray:
-    """A (H, W) float {0, 1} mask from any image: colour averaged, thresholded at 0.5."""
-    m = _Image.of(mask, "mask").tensor[0].mean(0).numpy()
-    if m.shape != size:
-        raise InputError(f"the mask is {m.shape[1]}×{m.shape[0]} but the image is {size[1]}×{size[0]}")
-    if not np.isin(m, (0.0, 1.0)).all():
-        warnings.warn("the mask is not binary: thresholded at 0.5 (white = known pixel)", stacklevel=3)
-    known = (m >= 0.5).astype(np.float32)
-    if known.all():
-        raise InputError("the mask marks every pixel as known (white): there is nothing to fill in")
-    if not known.any():
-        raise InputError("the mask marks every pixel as unknown (black): there is nothing to fit")
-    return known
+def run(
+    task: str,
+    image: ImageLike,
+    *,
+    method: str = "auto",
+    sigma: float | None = None,
+    factor: int | None = None,
+    kernel: str | None = None,
+    mask: ImageLike | None = None,
+    kind: str | None = None,
+    operator: Operator | Callable | None = None,
+    guide: ImageLike | None = None,
+    preset: Preset = None,
+    iters: int | None = None,
+    seed: int | None = None,
+    early_stop: bool | str | None = None,
+    ensemble: bool | None = None,
+    config: Mapping[str, Any] | None = None,
+    loss: str | Loss | None = None,
+    device: str = "auto",
+    reference: ImageLike | None = None,
+    callbacks: Iterable = (),
+    resume: str | None = None,
+) -> Result:
+    """Run ``task`` on ``image`` with a registered method and return the full Result.
+
+    The task functions (``denoise``, ``super_resolve``…) document each option; this is the
+    generic form that the command line and the benchmark use. Task inputs: ``sigma``
+    (denoise), ``factor`` and ``kernel`` (super-resolve), ``mask`` and ``kind`` (inpaint), ``mask``
+    or ``operator`` (restore), ``guide`` (flash-no-flash: the flash photo). None means not given.
+
+    Returns
+    -------
+    Result
+        ``.image`` in the caller's layout and dtype, ``.history``, ``.config`` (with ``method``,
+        ``task`` (the preset table's: ``inpaint-holes`` for large holes, ``operator`` for restore
+        through an operator), ``preset`` and ``reason``, why the method was chosen).
+
+    Raises
+    ------
+    InputError
+        An unknown task or method, an option the method does not take, a bad input.
+    ImageTooLargeError
+        The run would not fit in the device's memory.
+
+    Examples
+    --------
+    >>> import numpy as np, deepprior as dp
+    >>> noisy = np.random.default_rng(0).random((16, 16))
+    >>> res = dp.run("denoise", noisy, method="dip", sigma=25 / 255, iters=2)
+    >>> res.config["method"], res.image.shape, res.iterations
+    ('dip', (16, 16), 2)
+    """
+    inputs = dict(
+        sigma=sigma, factor=factor, kernel=kernel, mask=mask, kind=kind, operator=operator, guide=guide
+    )
+    options = dict(
+        preset=preset,
+        iters=iters,
+        seed=seed,
+        early_stop=early_stop,
+        ensemble=ensemble,
+        config=config,
+        loss=loss,
+        reference=reference,
+        callbacks=callbacks,
+        resume=resume,
+        device=device,
+    )
+    spec, reason, job, run_options = _plan(task, image, method, inputs, options)
+    result = spec.run(spec, job, run_options)  # each method checks its memory before it starts
+    result.config.update(task=job.preset_task, reason=reason)
+    if spec.presets:
+        result.config["preset"] = (
+            next(iter(spec.presets)) if preset is None else preset if isinstance(preset, str) else "custom"
+        )
+    return replace(result, image=job.observed.give_back(result.image))
 
 
-def _solve(task: str, y: _Image, operator: Operator, *, method: str = "dip",
-          preset: str | DIPConfig | ZSN2NConfig | ZSSRConfig = "fast", guide: ImageLike | None = None,
-          reference: ImageLike | None = None, loss: str | Loss = "l2", sigma: float = 25.0,
-          factor: int = 4, device: str = "auto", seed: int | None = None, iters: int | None = None,
-          callbacks: Iterable = (), resume: str | None = None, **overrides: Any) -> Result:
-    """Build the Problem and the configuration of ``task``, run the method, return the caller's image."""
-    if isinstance(preset, (DIPConfig, ZSN2NConfig, ZSSRConfig)):
-        config = replace(preset, **{k: v for k, v in dict(seed=seed, iters=iters, **overrides).items()
-                                    if v is not None})
-    else:
-        config = get_preset(task, preset, method=method, sigma=sigma, factor=factor, seed=seed, iters=iters,
-                            **overrides)
-    problem = Problem(
-        y=y.tensor, operator=operator, loss=get_loss(loss) if isinstance(loss, str) else loss,
-        guide=None if guide is None else _Image.of(guide, "guide").tensor,
-        reference=None if reference is None else _Image.of(reference, "reference").tensor)
-    result = solve(problem, config, device=choose_device(device), callbacks=callbacks, resume=resume)
-    result.config.update(task=task, preset=preset if isinstance(preset, str) else "custom")
-    return replace(result, image=y.give_back(result.image))
+def plan(task: str, image: ImageLike, *, method: str = "auto", device: str = "auto", **options: Any) -> Plan:
+    """Which method ``run(task, image, method=method, **options)`` would use, why, and its
+    estimated time and peak memory on ``device``, without running it (the options are ``run``'s).
+
+    Examples
+    --------
+    >>> import numpy as np, deepprior as dp
+    >>> p = dp.plan("denoise", np.zeros((64, 64)), sigma=0.1)
+    >>> p.method, p.seconds > 0, p.bytes > 0
+    ('n2n', True, True)
+    """
+    inputs = {
+        k: options.pop(k, None) for k in ("sigma", "factor", "kernel", "mask", "kind", "operator", "guide")
+    }
+    unknown = sorted(set(options) - set(registry.OPTIONS))
+    if unknown:
+        raise InputError(f"unknown options: {', '.join(unknown)} (see deepprior.run)")
+    options = {**dict.fromkeys(registry.OPTIONS), "callbacks": (), **options, "device": device}
+    spec, reason, job, run_options = _plan(task, image, method, inputs, options)
+    if spec.cost is None:
+        raise InputError(f"the {spec.name} method has no cost model")
+    cost = spec.cost(spec, job, run_options)
+    return Plan(
+        task, spec.name, reason, str(run_options.device), cost.seconds(run_options.device), cost.bytes
+    )
 
 
 def _finish(result: Result, return_result: bool) -> ImageLike | Result:
     return result if return_result else result.image
 
 
-def denoise(image: ImageLike, *, method: str = "auto", sigma: float | None = None, ensemble: bool | None = None,
-            return_result: bool = False, **options: Any) -> ImageLike | Result:
+_RUN_OPTIONS_DOC = """preset : str or configuration, optional
+        ``'fast'`` (the default: the laptop-CPU setting), ``'paper'`` (the published settings),
+        ``'decoder'`` (DIP with a Deep Decoder, denoising only), or a method's configuration
+        object (``DIPConfig``, ``ZSN2NConfig``, ``ZSSRConfig``), which also picks the method.
+    iters, seed : int, optional
+        Steps of the fit (default: the preset's) and the random seed (default 0; runs are
+        bit-reproducible on the CPU).
+    config : dict, optional
+        Fields of the method's configuration to override, e.g. ``{"lr": 0.005}``.
+    callbacks : sequence, optional
+        Objects with ``on_start``/``on_step``/``on_end`` (``deepprior.callbacks``); an
+        ``EarlyStopping`` among them asks for DIP.
+    resume : str, optional
+        A checkpoint written by the same method and configuration, to continue from.
+    reference : image, optional
+        The clean image: PSNR in ``Result.history`` while fitting.
+    device : str
+        ``'auto'`` (CUDA, then MPS, then the CPU), ``'cpu'``, ``'cuda'`` or ``'mps'``.
+    return_result : bool
+        Return the full ``Result`` (image, history, config) instead of the image."""
+
+
+def denoise(
+    image: ImageLike,
+    *,
+    method: str = "auto",
+    sigma: float | None = None,
+    ensemble: bool | None = None,
+    early_stop: bool | str | None = None,
+    preset: Preset = None,
+    iters: int | None = None,
+    seed: int | None = None,
+    config: Mapping[str, Any] | None = None,
+    callbacks: Iterable = (),
+    resume: str | None = None,
+    reference: ImageLike | None = None,
+    device: str = "auto",
+    return_result: bool = False,
+) -> ImageLike | Result:
     """Remove noise.
 
-    method: 'n2n' (the Noise2Noise model shipped with deepprior, trained on noisy grey photos
-    with Gaussian noise σ ≤ 50/255: seconds; colour in an opponent colour space), 'dip' (Deep
-    Image Prior: minutes to hours on a CPU, for noise the model was not trained on), 'zs-n2n'
-    (Zero-Shot Noise2Noise: about a minute, lower quality), or 'auto' (``AUTO_DENOISER``, or DIP
-    when options of a fitting run are given: preset, iters, callbacks, resume; why: the README's
-    Results).
-    sigma: noise std in the image's [0, 1] scale (e.g. 25/255); estimated when None. DIP uses it
-    to pick the preset's jitter (the paper jitters more at σ ≥ 50/255); n2n warns above 50/255.
-    ensemble: average the 8 flips/rotations (n2n: by default on images of up to
-    ``N2N_ENSEMBLE_MAX_PIXELS``; zs-n2n: on in its fast preset).
-    options: preset ('fast' | 'paper' | 'decoder' (DIP only) | a DIPConfig or ZSN2NConfig), iters, seed, device,
-    reference, callbacks, resume, and any field of the method's configuration.
+    Parameters
+    ----------
+    image : numpy array or torch tensor
+        The noisy image (see ``deepprior.api`` for the layouts).
+    method : str
+        ``'n2n'`` (the Noise2Noise model shipped with deepprior, trained on noisy grey photos
+        with Gaussian noise σ ≤ 50/255: seconds; colour in an opponent colour space), ``'dip'``
+        (Deep Image Prior: minutes to hours on a CPU), ``'zs-n2n'`` (Zero-Shot Noise2Noise: about
+        a minute, lower quality), or ``'auto'``: n2n, or DIP when options of a fitting run are given
+        (preset, iters, seed, config, callbacks, resume, early_stop); ``registry.AUTO`` says why.
+    sigma : float, optional
+        Noise std on the image's [0, 1] scale (e.g. 25/255); estimated when None. DIP uses it to
+        pick the preset's jitter, n2n warns above 50/255; zs-n2n does not use it.
+    ensemble : bool, optional
+        Average the 8 flips/rotations (n2n: by default on images of up to
+        ``n2n.N2N_ENSEMBLE_MAX_PIXELS`` pixels; zs-n2n: on in its fast preset).
+    early_stop : bool or str, optional
+        DIP: stop when a signal that needs no clean image has not reached a new low for 1000
+        steps and return the estimate at its low: ``'holdout'`` (the error on 10 % of the pixels
+        left out of the loss; what ``True`` means for denoising) or ``'variance'`` (ES-WMV).
+    {options}
+
+    Returns
+    -------
+    image or Result
+        The denoised image in the caller's layout and dtype (or the Result).
+
+    Raises
+    ------
+    InputError
+        A bad image, an unknown method, an option the method does not take.
+
+    Examples
+    --------
+    >>> import numpy as np, deepprior as dp
+    >>> rng = np.random.default_rng(0)
+    >>> noisy = np.clip(0.5 + rng.normal(0, 0.1, (32, 32)), 0, 1)
+    >>> dp.denoise(noisy).shape
+    (32, 32)
+    >>> dp.denoise(noisy, method="dip", iters=2, return_result=True).config["method"]
+    'dip'
     """
-    y = _Image.of(image)
-    preset = options.get("preset")
-    if isinstance(preset, (DIPConfig, ZSN2NConfig)):
-        method = "dip" if isinstance(preset, DIPConfig) else "zs-n2n"
-    elif method == "auto":  # options of a fitting run (a preset, steps, callbacks) mean DIP
-        method = "dip" if any(options.get(k) for k in ("preset", "iters", "callbacks", "resume")) else AUTO_DENOISER
-    if method not in ("n2n", "dip", "zs-n2n"):
-        raise InputError(f"unknown denoising method {method!r}; choose auto, n2n, dip or zs-n2n")
-    if ensemble and method == "dip":
-        raise InputError("ensemble applies to the n2n and zs-n2n methods, not to DIP")
-    if method != "zs-n2n" and sigma is None:
-        from skimage.restoration import estimate_sigma
-        sigma = float(estimate_sigma(y.tensor[0].permute(1, 2, 0).numpy(), channel_axis=-1, average_sigmas=True))
-    if method == "n2n":
-        if sigma > N2N_MAX_SIGMA / 255:
-            warnings.warn(f"the noise std looks like {255 * sigma:.0f}/255, above the {N2N_MAX_SIGMA}/255 the "
-                          f"shipped model was trained for: try method='dip'", stacklevel=2)
-        if ensemble is None:
-            ensemble = y.tensor.shape[-2] * y.tensor.shape[-1] <= N2N_ENSEMBLE_MAX_PIXELS
-        return _finish(_pretrained_n2n(image, options.get("device", "auto"), ensemble), return_result)
-    if ensemble is not None:  # zs-n2n: overrides its preset's setting
-        options["ensemble"] = ensemble
-    result = _solve("denoise", y, as_operator(None), method=method, sigma=25.0 if sigma is None else sigma * 255,
-                    **options)
+    result = run(
+        "denoise",
+        image,
+        method=method,
+        sigma=sigma,
+        ensemble=ensemble,
+        early_stop=early_stop,
+        preset=preset,
+        iters=iters,
+        seed=seed,
+        config=config,
+        callbacks=callbacks,
+        resume=resume,
+        reference=reference,
+        device=device,
+    )
     return _finish(result, return_result)
 
 
-def _pretrained_n2n(image: ImageLike, device: str, ensemble: bool) -> Result:
-    from . import n2n
-
-    start = time.perf_counter()
-    model = n2n.pretrained(device)
-    restored = model.denoise(image, ensemble=ensemble)
-    seconds = time.perf_counter() - start
-    config = {"method": "n2n", "task": "denoise", "model": n2n.PRETRAINED.name, "device": str(model.device),
-              "ensemble": ensemble, "trained": model.info}
-    return Result(image=restored, config=config, seconds=seconds)
-
-
-def dejpeg(image: ImageLike, *, return_result: bool = False, **options: Any) -> ImageLike | Result:
-    """Remove JPEG blocking and ringing (the fit is stopped before it reproduces them)."""
-    return _finish(_solve("dejpeg", _Image.of(image), as_operator(None), **options), return_result)
-
-
-def super_resolve(image: ImageLike, factor: int = 4, *, kernel: str = "lanczos2", method: str = "auto",
-                  return_result: bool = False, **options: Any) -> ImageLike | Result:
+def super_resolve(
+    image: ImageLike,
+    factor: int = 4,
+    *,
+    kernel: str = "lanczos2",
+    method: str = "auto",
+    early_stop: bool | str | None = None,
+    preset: Preset = None,
+    iters: int | None = None,
+    seed: int | None = None,
+    config: Mapping[str, Any] | None = None,
+    callbacks: Iterable = (),
+    resume: str | None = None,
+    reference: ImageLike | None = None,
+    device: str = "auto",
+    return_result: bool = False,
+) -> ImageLike | Result:
     """Upscale by an integer ``factor`` ≥ 2: the output is ``factor`` times larger on each side.
 
-    kernel: the downsampler assumed to have made the image (lanczos2, bicubic or box).
-    method: 'zssr' (Zero-Shot Super-Resolution: a small network trained on the image's own
-    downscaled copies, about a minute on a CPU), 'dip' (Deep Image Prior: many minutes to hours),
-    or 'auto' (``AUTO_SR``, or DIP for a DIPConfig preset or an ``EarlyStopping`` callback).
-    options: preset ('fast' | 'paper' | a DIPConfig or ZSSRConfig), iters, seed, device,
-    reference, callbacks, resume, and any field of the method's configuration.
+    Parameters
+    ----------
+    image : numpy array or torch tensor
+        The small image.
+    factor : int
+        2, 4, 8…
+    kernel : str
+        The downsampler assumed to have made the image: ``'lanczos2'``, ``'bicubic'`` or ``'box'``.
+    method : str
+        ``'zssr'`` (Zero-Shot Super-Resolution: a small network trained on the image's own
+        downscaled copies, about a minute on a CPU), ``'dip'`` (Deep Image Prior: many minutes to
+        hours), or ``'auto'``: zssr, or DIP for an early stop or a DIP configuration.
+    early_stop : bool or str, optional
+        DIP: stop at the low of a reference-free signal (``True`` or ``'variance'``: ES-WMV).
+    {options}
+
+    Returns
+    -------
+    image or Result
+        The upscaled image, ``factor`` times larger on each side, in the caller's dtype.
+
+    Raises
+    ------
+    InputError
+        A factor that is not an integer ≥ 2, an unknown kernel, an option the method does not take.
+
+    Examples
+    --------
+    >>> import numpy as np, deepprior as dp
+    >>> small = (np.random.default_rng(0).random((8, 10, 3)) * 255).astype(np.uint8)
+    >>> dp.super_resolve(small, 2, iters=2).shape
+    (16, 20, 3)
     """
-    operator = Downsample(factor, kernel)  # checks the factor
-    preset = options.get("preset")
-    if isinstance(preset, (DIPConfig, ZSSRConfig)):
-        method = "dip" if isinstance(preset, DIPConfig) else "zssr"
-    elif method == "auto":
-        stops = any(isinstance(cb, EarlyStopping) for cb in options.get("callbacks") or ())
-        method = "dip" if stops else AUTO_SR
-    result = _solve("super-resolve", _Image.of(image), operator, method=method, factor=operator.factor, **options)
+    result = run(
+        "super-resolve",
+        image,
+        factor=factor,
+        kernel=kernel,
+        method=method,
+        early_stop=early_stop,
+        preset=preset,
+        iters=iters,
+        seed=seed,
+        config=config,
+        callbacks=callbacks,
+        resume=resume,
+        reference=reference,
+        device=device,
+    )
     return _finish(result, return_result)
 
 
-def inpaint(image: ImageLike, mask: ImageLike, *, kind: str = "auto", return_result: bool = False,
-            **options: Any) -> ImageLike | Result:
+def inpaint(
+    image: ImageLike,
+    mask: ImageLike,
+    *,
+    kind: str = "auto",
+    method: str = "auto",
+    early_stop: bool | str | None = None,
+    preset: Preset = None,
+    iters: int | None = None,
+    seed: int | None = None,
+    config: Mapping[str, Any] | None = None,
+    callbacks: Iterable = (),
+    resume: str | None = None,
+    reference: ImageLike | None = None,
+    device: str = "auto",
+    return_result: bool = False,
+) -> ImageLike | Result:
     """Fill the pixels where ``mask`` is black (0); white (1) marks the known pixels.
 
-    kind: 'text' (thin strokes: the paper's text-inpainting net), 'holes' (large regions: the
-    deeper net without skips), or 'auto' (holes when some pixel lies ≥ 8 px from any known one).
+    Parameters
+    ----------
+    image : numpy array or torch tensor
+        The damaged image (its unknown pixels are ignored).
+    mask : numpy array or torch tensor
+        Same height and width; white / True = known pixel (colour masks are averaged, grey ones
+        thresholded at 0.5 with a warning).
+    kind : str
+        ``'text'`` (thin strokes: the paper's text-inpainting net), ``'holes'`` (large regions: the
+        deeper net without skips), or ``'auto'`` (holes when some pixel lies ≥ 8 px from any known one).
+    method : str
+        ``'dip'`` (the only one today) or ``'auto'``.
+    early_stop : bool or str, optional
+        Stop at the low of a reference-free signal (``True`` or ``'variance'``: ES-WMV).
+    {options}
+
+    Returns
+    -------
+    image or Result
+        The filled image in the caller's layout and dtype.
+
+    Raises
+    ------
+    InputError
+        A mask of another size, or one with every pixel known or every pixel unknown.
+
+    Examples
+    --------
+    >>> import numpy as np, deepprior as dp
+    >>> image = np.random.default_rng(0).random((16, 16, 3))
+    >>> mask = np.ones((16, 16), bool)
+    >>> mask[6:9] = False
+    >>> dp.inpaint(image, mask, iters=2, return_result=True).config["task"]
+    'inpaint'
     """
-    y = _Image.of(image)
-    known = _mask_array(mask, tuple(y.tensor.shape[-2:]))
-    if kind == "auto":
-        from scipy.ndimage import distance_transform_edt
-        kind = "holes" if distance_transform_edt(known == 0).max() >= 8 else "text"
-    if kind not in ("text", "holes"):
-        raise InputError(f"unknown inpainting kind {kind!r} (auto, text or holes)")
-    y.tensor = y.tensor * torch.from_numpy(known)
-    task = "inpaint" if kind == "text" else "inpaint-holes"
-    return _finish(_solve(task, y, Mask(known), **options), return_result)
-
-
-def restore(y: ImageLike, operator: Operator | Callable | None = None, *, mask: ImageLike | None = None,
-            **options: Any) -> Result:
-    """Restore ``y = A(x)`` for any operator A: a deepprior operator or a differentiable callable
-    on (B, C, H, W) tensors; with ``mask`` (white = known) and no operator, restoration from a
-    fraction of the pixels. Returns a Result (``.image``, ``.history``, ``.config``).
-    """
-    observed = _Image.of(y)
-    if mask is not None:
-        if operator is not None:
-            raise InputError("give either a mask or an operator, not both (compose them instead)")
-        known = _mask_array(mask, tuple(observed.tensor.shape[-2:]))
-        observed.tensor = observed.tensor * torch.from_numpy(known)
-        return _solve("restore", observed, Mask(known), **options)
-    return _solve("operator", observed, as_operator(operator), **options)
-
-
-def flash_no_flash(flash: ImageLike, no_flash: ImageLike, *, return_result: bool = False,
-                   **options: Any) -> ImageLike | Result:
-    """Combine a flash shot (detail, used as the generator's input) with a no-flash shot of the
-    same scene (ambient light, the fitted target): the no-flash look with less noise."""
-    target = _Image.of(no_flash, "no-flash image")
-    guide = _Image.of(flash, "flash image").tensor
-    if guide.shape[-2:] != target.tensor.shape[-2:]:
-        raise InputError(f"the flash image is {guide.shape[-1]}×{guide.shape[-2]} but the no-flash "
-                         f"image is {target.tensor.shape[-1]}×{target.tensor.shape[-2]}")
-    result = _solve("flash-no-flash", target, as_operator(None), guide=guide, **options)
+    result = run(
+        "inpaint",
+        image,
+        mask=mask,
+        kind=kind,
+        method=method,
+        early_stop=early_stop,
+        preset=preset,
+        iters=iters,
+        seed=seed,
+        config=config,
+        callbacks=callbacks,
+        resume=resume,
+        reference=reference,
+        device=device,
+    )
     return _finish(result, return_result)
+
+
+def restore(
+    y: ImageLike,
+    operator: Operator | Callable | None = None,
+    *,
+    mask: ImageLike | None = None,
+    method: str = "auto",
+    loss: str | Loss | None = None,
+    early_stop: bool | str | None = None,
+    preset: Preset = None,
+    iters: int | None = None,
+    seed: int | None = None,
+    config: Mapping[str, Any] | None = None,
+    callbacks: Iterable = (),
+    resume: str | None = None,
+    reference: ImageLike | None = None,
+    device: str = "auto",
+    return_result: bool = True,
+) -> ImageLike | Result:
+    """Restore ``x`` from ``y = A(x)`` for any operator A; or, with ``mask`` and no operator,
+    from a fraction of its pixels.
+
+    Parameters
+    ----------
+    y : numpy array or torch tensor
+        The observation.
+    operator : deepprior operator or callable, optional
+        A differentiable map of (B, C, H, W) tensors in [0, 1] (``deepprior.operators``, or a
+        plain function); its input size is the restored image's.
+    mask : numpy array or torch tensor, optional
+        White / True = known pixel (restoration from a fraction of the pixels).
+    method : str
+        ``'dip'`` (the only one today) or ``'auto'``.
+    loss : str or callable, optional
+        The data loss, ``'l2'`` (default) or ``'l1'``, or ``loss(A(x), y)``.
+    early_stop : bool or str, optional
+        Stop at the low of a reference-free signal (``True`` or ``'variance'``: ES-WMV).
+    {options}
+        Unlike its siblings, ``restore`` returns the Result unless ``return_result=False``.
+
+    Returns
+    -------
+    Result or image
+        The Result (``.image``, ``.history``, ``.config``), or the image alone.
+
+    Raises
+    ------
+    InputError
+        Both a mask and an operator, or an operator whose output is not the observation's size.
+
+    Examples
+    --------
+    >>> import numpy as np, deepprior as dp
+    >>> y = np.random.default_rng(0).random((16, 16, 3)).astype(np.float32)
+    >>> res = dp.restore(y, dp.operators.Blur(np.ones((3, 3)) / 9), iters=2)
+    >>> res.config["task"], res.image.shape
+    ('operator', (16, 16, 3))
+    """
+    result = run(
+        "restore",
+        y,
+        operator=operator,
+        mask=mask,
+        method=method,
+        loss=loss,
+        early_stop=early_stop,
+        preset=preset,
+        iters=iters,
+        seed=seed,
+        config=config,
+        callbacks=callbacks,
+        resume=resume,
+        reference=reference,
+        device=device,
+    )
+    return _finish(result, return_result)
+
+
+def dejpeg(
+    image: ImageLike,
+    *,
+    method: str = "auto",
+    early_stop: bool | str | None = None,
+    preset: Preset = None,
+    iters: int | None = None,
+    seed: int | None = None,
+    config: Mapping[str, Any] | None = None,
+    callbacks: Iterable = (),
+    resume: str | None = None,
+    reference: ImageLike | None = None,
+    device: str = "auto",
+    return_result: bool = False,
+) -> ImageLike | Result:
+    """Remove JPEG blocking and ringing (the fit is stopped before it reproduces them).
+
+    Parameters
+    ----------
+    image : numpy array or torch tensor
+        The decoded JPEG.
+    method : str
+        ``'dip'`` (the only one today) or ``'auto'``.
+    early_stop : bool or str, optional
+        Stop at the low of a reference-free signal (``True`` or ``'variance'``: ES-WMV).
+    {options}
+
+    Returns
+    -------
+    image or Result
+        The restored image in the caller's layout and dtype.
+
+    Raises
+    ------
+    InputError
+        A bad image or an option the method does not take.
+
+    Examples
+    --------
+    >>> import numpy as np, deepprior as dp
+    >>> dp.dejpeg(np.zeros((16, 16, 3), np.uint8), iters=2).dtype
+    dtype('uint8')
+    """
+    result = run(
+        "dejpeg",
+        image,
+        method=method,
+        early_stop=early_stop,
+        preset=preset,
+        iters=iters,
+        seed=seed,
+        config=config,
+        callbacks=callbacks,
+        resume=resume,
+        reference=reference,
+        device=device,
+    )
+    return _finish(result, return_result)
+
+
+def flash_no_flash(
+    flash: ImageLike,
+    no_flash: ImageLike,
+    *,
+    method: str = "auto",
+    early_stop: bool | str | None = None,
+    preset: Preset = None,
+    iters: int | None = None,
+    seed: int | None = None,
+    config: Mapping[str, Any] | None = None,
+    callbacks: Iterable = (),
+    resume: str | None = None,
+    reference: ImageLike | None = None,
+    device: str = "auto",
+    return_result: bool = False,
+) -> ImageLike | Result:
+    """Combine a flash shot (detail, used as the generator's input) with a no-flash shot of the
+    same scene (ambient light, the fitted target): the no-flash look with less noise.
+
+    Parameters
+    ----------
+    flash, no_flash : numpy arrays or torch tensors
+        The two photos, of the same size.
+    method : str
+        ``'dip'`` (the only one today) or ``'auto'``.
+    early_stop : bool or str, optional
+        Stop at the low of a reference-free signal (``True`` or ``'variance'``: ES-WMV).
+    {options}
+
+    Returns
+    -------
+    image or Result
+        The combined image, in the no-flash image's layout and dtype.
+
+    Raises
+    ------
+    InputError
+        Photos of different sizes.
+
+    Examples
+    --------
+    >>> import numpy as np, deepprior as dp
+    >>> shot = np.random.default_rng(0).random((16, 16, 3))
+    >>> dp.flash_no_flash(shot, shot, iters=2).shape
+    (16, 16, 3)
+    """
+    result = run(
+        "flash-no-flash",
+        no_flash,
+        guide=flash,
+        method=method,
+        early_stop=early_stop,
+        preset=preset,
+        iters=iters,
+        seed=seed,
+        config=config,
+        callbacks=callbacks,
+        resume=resume,
+        reference=reference,
+        device=device,
+    )
+    return _finish(result, return_result)
+
+
+for _function in (denoise, super_resolve, inpaint, restore, dejpeg, flash_no_flash):
+    _function.__doc__ = _function.__doc__.replace("{options}", _RUN_OPTIONS_DOC)

@@ -4,6 +4,7 @@ A callback has any of ``on_start(run)``, ``on_step(run)``, ``on_end(run)``; ``ru
 method's live state (see ``methods.dip.DIPFit``). Reading a value from the device (an image, the
 loss) synchronises, so callbacks do it only when they act, every ``every`` steps.
 """
+
 from __future__ import annotations
 
 import math
@@ -42,8 +43,14 @@ class ProgressBar(Callback):
         self._shown = 0.0
 
     def on_start(self, run) -> None:
-        self.bar = tqdm(total=run.config.iters, initial=run.iteration, desc=self.description,
-                        unit="it", disable=self.disable, dynamic_ncols=True)
+        self.bar = tqdm(
+            total=run.config.iters,
+            initial=run.iteration,
+            desc=self.description,
+            unit="it",
+            disable=self.disable,
+            dynamic_ncols=True,
+        )
 
     def on_step(self, run) -> None:
         self.bar.update(run.iteration - self.bar.n)
@@ -79,6 +86,7 @@ class Gif(Callback):
     def on_step(self, run) -> None:
         if self.due(run):
             from PIL import Image
+
             frame = Image.fromarray(to_uint8(run.image))
             frame.thumbnail((self.max_side, self.max_side))
             self.frames.append(frame)
@@ -87,8 +95,14 @@ class Gif(Callback):
         if self.frames:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(self.path) as tmp:
-                self.frames[0].save(tmp, format="GIF", save_all=True, append_images=self.frames[1:],
-                                    duration=self.duration_ms, loop=0)
+                self.frames[0].save(
+                    tmp,
+                    format="GIF",
+                    save_all=True,
+                    append_images=self.frames[1:],
+                    duration=self.duration_ms,
+                    loop=0,
+                )
 
 
 class Curve(Callback):
@@ -120,6 +134,7 @@ class Checkpoint(Callback):
 def plot_history(history: dict, path: str | os.PathLike) -> None:
     """Loss (log scale) against step and, when present, PSNR against step, as one PNG."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -1,4 +1,5 @@
 """``deepprior n2n train|apply|eval``: Noise2Noise from the command line (see ``deepprior.n2n``)."""
+
 from __future__ import annotations
 
 import argparse
@@ -13,7 +14,13 @@ from .methods.noise2noise import N2NConfig
 from .noise import NOISE_KINDS
 from .runtime import DEVICES
 
-TRAIN_EXAMPLES = """examples:
+COMMAND = "n2n"
+EXAMPLE = (
+    "deepprior n2n train --images photos/ --noise gaussian:0-50 --out model/\n"
+    "  deepprior n2n apply model/ noisy.png -o clean.png"
+)
+TRAIN_EXAMPLES = (
+    """examples:
   deepprior n2n train --images photos/ --noise gaussian:0-50 --out model/        # synthetic pairs
   deepprior n2n train --pairs captures/ --out model/   # a_0001.png + b_0001.png, or burst sub-folders
   deepprior n2n train --images photos/ --targets clean --out model_clean/       # the clean baseline
@@ -22,51 +29,98 @@ TRAIN_EXAMPLES = """examples:
   deepprior n2n train --pairs captures/ --init shipped --iters 1000 --lr 3e-4 --out tuned/  # fine-tune
   torchrun --nproc_per_node=2 -m deepprior n2n train --images photos/ --out model/
 
-noise: KIND, KIND:LEVEL or KIND:LOW-HIGH with KIND one of """ + ", ".join(NOISE_KINDS) + """;
+noise: KIND, KIND:LEVEL or KIND:LOW-HIGH with KIND one of """
+    + ", ".join(NOISE_KINDS)
+    + """;
   gaussian σ on the 0–255 scale, poisson λ, the others a probability. Without levels, the
   Noise2Noise paper's training range (gaussian 0-50, poisson 0.001-50, bernoulli 0-0.95,
   text 0-0.5, impulse 0-0.95); the loss follows the noise (l2, masked_l2, l1, annealed l0)."""
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    top = sub.add_parser("n2n", help="Noise2Noise: train a denoiser on noisy data, apply it, evaluate it",
-                         description="Noise2Noise (Lehtinen et al. 2018): learn to denoise from pairs of "
-                                     "noisy images, never a clean one.")
+    top = sub.add_parser(
+        COMMAND,
+        help="Noise2Noise: train a denoiser on noisy data, apply it, evaluate it",
+        description="Noise2Noise (Lehtinen et al. 2018): learn to denoise from pairs of "
+        "noisy images, never a clean one.",
+    )
     commands = top.add_subparsers(dest="n2n_command", required=True, metavar="SUBCOMMAND")
     raw = argparse.RawDescriptionHelpFormatter
 
     p = commands.add_parser("train", help="train a model", epilog=TRAIN_EXAMPLES, formatter_class=raw)
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--images", type=Path, help="folder of clean images, corrupted on the fly by --noise")
-    source.add_argument("--pairs", type=Path, help="folder of real noisy pairs (a_*/b_*) or burst sub-folders")
-    p.add_argument("--out", type=Path, required=True, help="folder for best.pt, last.pt, checkpoint.pt, curve.png")
-    p.add_argument("--noise", default="gaussian:0-50", help="synthetic noise (see below; default gaussian:0-50)")
-    p.add_argument("--targets", choices=("noisy", "clean"), default="noisy",
-                   help="noisy: Noise2Noise (default); clean: the supervised baseline")
-    p.add_argument("--loss", choices=("auto", "l2", "masked_l2", "l1", "l0"), default="auto",
-                   help="default: the one the noise calls for")
+    source.add_argument(
+        "--pairs", type=Path, help="folder of real noisy pairs (a_*/b_*) or burst sub-folders"
+    )
+    p.add_argument(
+        "--out", type=Path, required=True, help="folder for best.pt, last.pt, checkpoint.pt, curve.png"
+    )
+    p.add_argument(
+        "--noise", default="gaussian:0-50", help="synthetic noise (see below; default gaussian:0-50)"
+    )
+    p.add_argument(
+        "--targets",
+        choices=("noisy", "clean"),
+        default="noisy",
+        help="noisy: Noise2Noise (default); clean: the supervised baseline",
+    )
+    p.add_argument(
+        "--loss",
+        choices=("auto", "l2", "masked_l2", "l1", "l0"),
+        default="auto",
+        help="default: the one the noise calls for",
+    )
     p.add_argument("--val", type=Path, help="held-out folder (clean images, or pairs with --pairs)")
-    p.add_argument("--holdout", type=int, default=0, help="hold the last N training images out for validation")
+    p.add_argument(
+        "--holdout", type=int, default=0, help="hold the last N training images out for validation"
+    )
     defaults = N2NConfig()
-    p.add_argument("--iters", type=int, default=defaults.iters, help=f"training steps (default {defaults.iters})")
-    p.add_argument("--batch", type=int, default=defaults.batch, help=f"crops per step (default {defaults.batch})")
+    p.add_argument(
+        "--iters", type=int, default=defaults.iters, help=f"training steps (default {defaults.iters})"
+    )
+    p.add_argument(
+        "--batch", type=int, default=defaults.batch, help=f"crops per step (default {defaults.batch})"
+    )
     p.add_argument("--crop", type=int, default=defaults.crop, help=f"crop side (default {defaults.crop})")
-    p.add_argument("--width", type=int, default=defaults.width,
-                   help=f"U-Net encoder channels (default {defaults.width}; paper 48)")
-    p.add_argument("--depth", type=int, default=defaults.depth, help=f"U-Net poolings (default {defaults.depth})")
-    p.add_argument("--lr", type=float, default=defaults.lr, help=f"Adam learning rate (default {defaults.lr:g}; paper 3e-4)")
-    p.add_argument("--val-every", type=int, default=defaults.val_every,
-                   help=f"steps between validations and checkpoints (default {defaults.val_every})")
+    p.add_argument(
+        "--width",
+        type=int,
+        default=defaults.width,
+        help=f"U-Net encoder channels (default {defaults.width}; paper 48)",
+    )
+    p.add_argument(
+        "--depth", type=int, default=defaults.depth, help=f"U-Net poolings (default {defaults.depth})"
+    )
+    p.add_argument(
+        "--lr",
+        type=float,
+        default=defaults.lr,
+        help=f"Adam learning rate (default {defaults.lr:g}; paper 3e-4)",
+    )
+    p.add_argument(
+        "--val-every",
+        type=int,
+        default=defaults.val_every,
+        help=f"steps between validations and checkpoints (default {defaults.val_every})",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    p.add_argument("--init", help="fine-tune: start from this model file's weights (same width and depth), "
-                                  "or 'shipped' for the model shipped with deepprior")
+    p.add_argument(
+        "--init",
+        help="fine-tune: start from this model file's weights (same width and depth), "
+        "or 'shipped' for the model shipped with deepprior",
+    )
     p.add_argument("--device", default="auto", choices=DEVICES)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    p = commands.add_parser("apply", help="denoise images with a trained model",
-                            epilog="example:\n  deepprior n2n apply model/ noisy.png -o clean.png",
-                            formatter_class=raw)
+    p = commands.add_parser(
+        "apply",
+        help="denoise images with a trained model",
+        epilog="example:\n  deepprior n2n apply model/ noisy.png -o clean.png",
+        formatter_class=raw,
+    )
     p.add_argument("model", type=Path, help="a model file, or a training folder (its best.pt)")
     p.add_argument("input", type=Path)
     p.add_argument("-o", "--output", type=Path, required=True)
@@ -74,9 +128,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", choices=DEVICES)
     p.add_argument("--force", action="store_true", help="overwrite the output")
 
-    p = commands.add_parser("eval", help="PSNR/SSIM of a model on clean images with synthetic noise",
-                            epilog="example:\n  deepprior n2n eval model/ --images clean_test/ --noise gaussian:25",
-                            formatter_class=raw)
+    p = commands.add_parser(
+        "eval",
+        help="PSNR/SSIM of a model on clean images with synthetic noise",
+        epilog="example:\n  deepprior n2n eval model/ --images clean_test/ --noise gaussian:25",
+        formatter_class=raw,
+    )
     p.add_argument("model", type=Path)
     p.add_argument("--images", type=Path, required=True)
     p.add_argument("--noise", default="gaussian:25", help="noise at its test level (default gaussian:25)")
@@ -87,36 +144,71 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _inference_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--window", type=int, help="side of the overlapping windows the model sees (default: its "
-                                               "training crop); 0 = the whole image, in tiles")
-    p.add_argument("--tile", type=int, default=512, help="with --window 0: tile side for large images (default 512)")
+    p.add_argument(
+        "--window",
+        type=int,
+        help="side of the overlapping windows the model sees (default: its "
+        "training crop); 0 = the whole image, in tiles",
+    )
+    p.add_argument(
+        "--tile", type=int, default=512, help="with --window 0: tile side for large images (default 512)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     if args.n2n_command == "train":
-        model = n2n.train(args.images, args.pairs, args.out, val=args.val, holdout=args.holdout, resume=args.resume,
-                          device=args.device, progress=not args.quiet, noise=args.noise, targets=args.targets,
-                          loss=args.loss, iters=args.iters, batch=args.batch, crop=args.crop, width=args.width,
-                          depth=args.depth, lr=args.lr, val_every=args.val_every, seed=args.seed,
-                          init=str(n2n.PRETRAINED if args.init == "shipped" else args.init or ""))
+        model = n2n.train(
+            args.images,
+            args.pairs,
+            args.out,
+            val=args.val,
+            holdout=args.holdout,
+            resume=args.resume,
+            device=args.device,
+            progress=not args.quiet,
+            noise=args.noise,
+            targets=args.targets,
+            loss=args.loss,
+            iters=args.iters,
+            batch=args.batch,
+            crop=args.crop,
+            width=args.width,
+            depth=args.depth,
+            lr=args.lr,
+            val_every=args.val_every,
+            seed=args.seed,
+            init=str(n2n.PRETRAINED if args.init == "shipped" else args.init or ""),
+        )
         score = model.info.get("val_psnr")
         if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for all
             return 0
-        print(f"trained {model.info['iterations']} steps; models in {args.out}/"
-              + (f"; validation PSNR {score:.2f} dB" if score == score else ""))
+        print(
+            f"trained {model.info['iterations']} steps; models in {args.out}/"
+            + (f"; validation PSNR {score:.2f} dB" if score == score else "")
+        )
         return 0
     if args.n2n_command == "apply":
         if args.output.exists() and not args.force:
             raise OutputExistsError(f"'{args.output}' exists; pass --force to overwrite it")
-        restored = n2n.load(args.model, args.device).denoise(read_image(args.input), window=args.window,
-                                                             tile=args.tile)
+        restored = n2n.load(args.model, args.device).denoise(
+            read_image(args.input), window=args.window, tile=args.tile
+        )
         write_image(args.output, restored, overwrite=True)
         print(f"wrote {args.output}")
         return 0
-    scores = n2n.evaluate(n2n.load(args.model, args.device), args.images, args.noise, seed=args.seed,
-                          window=args.window, tile=args.tile)
+    scores = n2n.evaluate(
+        n2n.load(args.model, args.device),
+        args.images,
+        args.noise,
+        seed=args.seed,
+        window=args.window,
+        tile=args.tile,
+    )
     for row in scores["images"]:
-        print(f"{row['name']:>12}  {row['psnr']:6.2f} dB  SSIM {row['ssim']:.4f}  (noisy {row['noisy_psnr']:.2f})")
+        print(
+            f"{row['name']:>12}  {row['psnr']:6.2f} dB  SSIM {row['ssim']:.4f}  "
+            f"(noisy {row['noisy_psnr']:.2f})"
+        )
     print(f"{'mean':>12}  {scores['psnr']:6.2f} dB  SSIM {scores['ssim']:.4f}  ({args.noise})")
     if args.json:
         with atomic_path(args.json) as tmp:

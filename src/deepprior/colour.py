@@ -6,13 +6,12 @@ opponent channel (std σ/√3, σ/√2 and σ·√6/4), and each channel maps [0
 (offsets ``OFFSET``): a grey denoiser sees what it was trained on. Nearly all of a photo's
 detail is in the first channel; the other two are smooth and denoise well (as in CBM3D).
 """
+
 from __future__ import annotations
 
 import torch
 
-OPPONENT = torch.tensor([[1 / 3, 1 / 3, 1 / 3],
-                         [1 / 2, 0.0, -1 / 2],
-                         [1 / 4, -1 / 2, 1 / 4]])
+OPPONENT = torch.tensor([[1 / 3, 1 / 3, 1 / 3], [1 / 2, 0.0, -1 / 2], [1 / 4, -1 / 2, 1 / 4]])
 OFFSET = torch.tensor([0.0, 0.5, 0.5])
 
 

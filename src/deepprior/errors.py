@@ -1,4 +1,5 @@
 """Errors that deepprior raises for bad input; the CLI turns each into one line and exit code 2."""
+
 from __future__ import annotations
 
 

@@ -5,6 +5,7 @@ the file stores (uint8, uint16, float32...). Inside deepprior images are float32
 `to_float` and `from_float` convert at the edge, `split_alpha` and `merge_alpha` keep alpha
 out of the restoration.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,15 +26,30 @@ from deepprior.errors import ImageReadError, InputError, OutputExistsError
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic and BigTIFF
-_READ_ERRORS = (OSError, ValueError, SyntaxError, EOFError, zlib.error, png.Error,
-                Image.DecompressionBombError)  # tifffile.TiffFileError is a ValueError
+_READ_ERRORS = (
+    OSError,
+    ValueError,
+    SyntaxError,
+    EOFError,
+    zlib.error,
+    png.Error,
+    Image.DecompressionBombError,
+)  # tifffile.TiffFileError is a ValueError
 
-_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
-            ".bmp": "BMP", ".webp": "WEBP"}
+_FORMATS = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".bmp": "BMP",
+    ".webp": "WEBP",
+}
 _NO_ALPHA = {"JPEG", "BMP"}  # formats that cannot store alpha
 
 
 # --------------------------------------------------------------------------- reading
+
 
 def list_images(folder: str | os.PathLike) -> list[Path]:
     """The image files directly in ``folder``, sorted by name (hidden files skipped); raises
@@ -41,8 +57,11 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"'{folder}' is not a folder of images")
-    images = sorted(p for p in folder.iterdir()
-                    if p.is_file() and p.suffix.lower() in _FORMATS and not p.name.startswith("."))
+    images = sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in _FORMATS and not p.name.startswith(".")
+    )
     if not images:
         raise InputError(f"no images in '{folder}' (looked for {', '.join(sorted(_FORMATS))})")
     return images
@@ -85,8 +104,9 @@ def _image_shape(image: np.ndarray, error: type[Exception], context: str) -> np.
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
     if image.ndim not in (2, 3) or image.shape[2:] not in ((), (2,), (3,), (4,)) or not image.size:
-        raise error(f"{context}: expected an (H, W) or (H, W, C) image with C in 1..4, "
-                    f"got shape {image.shape}")
+        raise error(
+            f"{context}: expected an (H, W) or (H, W, C) image with C in 1..4, got shape {image.shape}"
+        )
     return image
 
 
@@ -144,6 +164,7 @@ def _read_tiff(path: Path) -> np.ndarray:
 
 # --------------------------------------------------------------------------- float [0, 1]
 
+
 @dataclass(frozen=True)
 class Encoding:
     """How an array was stored: enough to turn a float [0, 1] result back into it."""
@@ -200,6 +221,7 @@ def _check_finite(x: np.ndarray, what: str = "image") -> None:
 
 # --------------------------------------------------------------------------- alpha
 
+
 def split_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """Split (H, W, 2) into (H, W) grey and alpha, or (H, W, 4) into (H, W, 3) RGB and alpha.
 
@@ -216,15 +238,18 @@ def merge_alpha(colour: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
     if alpha is None:
         return colour
     if alpha.shape != colour.shape[:2] or alpha.dtype != colour.dtype:
-        raise InputError(f"alpha {alpha.shape} {alpha.dtype} does not match colour "
-                         f"{colour.shape} {colour.dtype}")
+        raise InputError(
+            f"alpha {alpha.shape} {alpha.dtype} does not match colour {colour.shape} {colour.dtype}"
+        )
     return np.concatenate([colour.reshape(*alpha.shape, -1), alpha[:, :, None]], axis=2)
 
 
 # --------------------------------------------------------------------------- writing
 
-def write_image(path: str | os.PathLike, image: np.ndarray, *, overwrite: bool = False,
-                quality: int = 95) -> Path:
+
+def write_image(
+    path: str | os.PathLike, image: np.ndarray, *, overwrite: bool = False, quality: int = 95
+) -> Path:
     """Write an (H, W), (H, W, 2), (H, W, 3) or (H, W, 4) array; return the path written.
 
     The format comes from the suffix (.png .jpg .jpeg .tif .tiff .bmp .webp). The array keeps
@@ -239,8 +264,9 @@ def write_image(path: str | os.PathLike, image: np.ndarray, *, overwrite: bool =
     path = Path(path)
     fmt = _FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise InputError(f"cannot write '{path}': unknown image format '{path.suffix}' "
-                         f"(use one of {', '.join(_FORMATS)})")
+        raise InputError(
+            f"cannot write '{path}': unknown image format '{path.suffix}' (use one of {', '.join(_FORMATS)})"
+        )
     if path.exists() and not overwrite:
         raise OutputExistsError(f"'{path}' exists (use --force / overwrite=True to replace it)")
     image = _storable(np.asarray(image), fmt, path)
@@ -279,8 +305,9 @@ def _storable(image: np.ndarray, fmt: str, path: Path) -> np.ndarray:
         return image.astype(np.uint8) * np.uint8(255)
     if kind == "f" and fmt == "TIFF":
         return image.astype(np.float32)
-    if kind in "iu" and (fmt == "TIFF" or image.dtype == np.uint8
-                         or (fmt == "PNG" and image.dtype == np.uint16)):
+    if kind in "iu" and (
+        fmt == "TIFF" or image.dtype == np.uint8 or (fmt == "PNG" and image.dtype == np.uint16)
+    ):
         return image
     if kind == "f":
         _check_finite(image, f"cannot write '{path}': image")
@@ -288,8 +315,7 @@ def _storable(image: np.ndarray, fmt: str, path: Path) -> np.ndarray:
             warnings.warn(f"'{path}': values outside [0, 1] are clipped to 8 bits", stacklevel=3)
         return from_float(image, _UINT8)
     if kind in "iu":
-        warnings.warn(f"'{path}': {fmt} cannot store {image.dtype}; reduced to 8 bits",
-                      stacklevel=3)
+        warnings.warn(f"'{path}': {fmt} cannot store {image.dtype}; reduced to 8 bits", stacklevel=3)
         return from_float(to_float(image)[0], _UINT8)
     raise InputError(f"cannot write '{path}': unsupported dtype {image.dtype}")
 
@@ -298,12 +324,15 @@ def _encode(f, image: np.ndarray, fmt: str, quality: int) -> None:
     channels = 1 if image.ndim == 2 else image.shape[2]
     if fmt == "PNG" and image.dtype == np.uint16:  # Pillow cannot write 16-bit colour PNG
         height, width = image.shape[:2]
-        writer = png.Writer(width, height, greyscale=channels <= 2, alpha=channels in (2, 4),
-                            bitdepth=16)
+        writer = png.Writer(width, height, greyscale=channels <= 2, alpha=channels in (2, 4), bitdepth=16)
         writer.write(f, image.reshape(height, -1))
     elif fmt == "TIFF":
-        tifffile.imwrite(f, image, photometric="minisblack" if channels <= 2 else "rgb",
-                         planarconfig="contig" if channels > 1 else None,
-                         extrasamples=["unassalpha"] if channels in (2, 4) else None)
+        tifffile.imwrite(
+            f,
+            image,
+            photometric="minisblack" if channels <= 2 else "rgb",
+            planarconfig="contig" if channels > 1 else None,
+            extrasamples=["unassalpha"] if channels in (2, 4) else None,
+        )
     else:
         Image.fromarray(image).save(f, format=fmt, quality=quality)

@@ -1,7 +1,8 @@
 """Data losses ``loss(prediction, target) -> 0-d tensor`` on (B, C, H, W) tensors."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

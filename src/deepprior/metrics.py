@@ -5,6 +5,7 @@ dtype's range (255 for uint8, 65535 for uint16) unless ``data_range`` says other
 is scaled to [0, 1] by its own range first, so a float result can be scored against a uint8
 reference. ``psnr_tensor`` scores (B, C, H, W) tensors inside training loops.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -59,11 +60,12 @@ def shave(image: np.ndarray, border: int) -> np.ndarray:
         raise InputError(f"the border must be an integer ≥ 0, got {border!r}")
     if 2 * border >= min(image.shape[:2]):
         raise InputError(f"a border of {border} leaves nothing of a {_size(image)} image")
-    return image[border:image.shape[0] - border, border:image.shape[1] - border]
+    return image[border : image.shape[0] - border, border : image.shape[1] - border]
 
 
-def _prepare(image: np.ndarray, reference: np.ndarray, data_range: float | None, border: int,
-             y_channel: bool) -> tuple[np.ndarray, np.ndarray]:
+def _prepare(
+    image: np.ndarray, reference: np.ndarray, data_range: float | None, border: int, y_channel: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """Both images in [0, 1] (as luma if ``y_channel``), checked to match, borders shaved."""
     a, b = _unit(image, data_range), _unit(reference, data_range)
     if a.shape != b.shape:
@@ -73,8 +75,14 @@ def _prepare(image: np.ndarray, reference: np.ndarray, data_range: float | None,
     return shave(a, border), shave(b, border)
 
 
-def psnr(image: np.ndarray, reference: np.ndarray, *, data_range: float | None = None,
-         border: int = 0, y_channel: bool = False) -> float:
+def psnr(
+    image: np.ndarray,
+    reference: np.ndarray,
+    *,
+    data_range: float | None = None,
+    border: int = 0,
+    y_channel: bool = False,
+) -> float:
     """Peak signal-to-noise ratio in dB; inf for identical images.
 
     border: pixels ignored on every side; y_channel: compare the luma (``rgb_to_y``) only.
@@ -84,15 +92,30 @@ def psnr(image: np.ndarray, reference: np.ndarray, *, data_range: float | None =
     return float("inf") if mse == 0 else float(10 * np.log10(1 / mse))
 
 
-def ssim(image: np.ndarray, reference: np.ndarray, *, data_range: float | None = None,
-         border: int = 0, y_channel: bool = False) -> float:
+def ssim(
+    image: np.ndarray,
+    reference: np.ndarray,
+    *,
+    data_range: float | None = None,
+    border: int = 0,
+    y_channel: bool = False,
+) -> float:
     """Structural similarity in [-1, 1] (Wang et al.: Gaussian window σ = 1.5, population
     covariances), averaged over the channels of colour images. Options as in ``psnr``."""
     a, b = _prepare(image, reference, data_range, border, y_channel)
     if min(a.shape[:2]) < _SSIM_WINDOW:
         raise InputError(f"SSIM needs at least {_SSIM_WINDOW}×{_SSIM_WINDOW} pixels, got {_size(a)}")
-    return float(structural_similarity(a, b, data_range=1.0, channel_axis=-1 if a.ndim == 3 else None,
-                                       gaussian_weights=True, sigma=1.5, use_sample_covariance=False))
+    return float(
+        structural_similarity(
+            a,
+            b,
+            data_range=1.0,
+            channel_axis=-1 if a.ndim == 3 else None,
+            gaussian_weights=True,
+            sigma=1.5,
+            use_sample_covariance=False,
+        )
+    )
 
 
 def psnr_tensor(x: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:

@@ -1,37 +1,51 @@
 """Noise2Noise from Python: ``train`` a denoiser on noisy data, ``load`` it, ``evaluate`` it.
 
-    >>> import deepprior as dp
-    >>> model = dp.n2n.train(images="photos/", noise="gaussian:0-50", out="model/", iters=2000)
-    >>> clean = dp.n2n.load("model/").denoise(noisy)            # numpy or torch, any size
-    >>> dp.n2n.pretrained().denoise(noisy_grey)                  # the model shipped with deepprior
+    import deepprior as dp
+    model = dp.n2n.train(images="photos/", noise="gaussian:0-50", out="model/", iters=2000)
+    clean = dp.n2n.load("model/").denoise(noisy)            # numpy or torch, any size
+    dp.n2n.pretrained().denoise(noisy_grey)                  # the model shipped with deepprior
+
+>>> import numpy as np
+>>> pretrained().denoise(np.full((32, 32), 0.5, np.float32)).shape
+(32, 32)
 
 Training writes into ``out``: ``best.pt`` (best validation score), ``last.pt``, ``checkpoint.pt``
 (to ``resume``), ``training.json`` (configuration and history) and ``curve.png``.
 """
+
 from __future__ import annotations
 
 import json
+import math
 import os
+import time
+import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 import torch.distributed as dist
 
-from .api import ImageLike, _Image
 from .callbacks import Callback, Checkpoint, ProgressBar, plot_history
 from .colour import from_opponent, to_opponent
 from .errors import InputError
+from .image import CallerImage, ImageLike
 from .imageio import atomic_path, list_images
 from .methods.ensemble import dihedral_mean
 from .methods.loop import host_image
 from .methods.noise2noise import N2NConfig, N2NModel, N2NTraining, Validation
-from .metrics import psnr, ssim
+from .metrics import psnr, psnr_tensor, ssim
 from .noise import parse_noise
-from .runtime import choose_device, keep_freed_memory
+from .problem import Result
+from .runtime import Cost, check_memory, choose_device, flops, keep_freed_memory, training_bytes
 from .trainingdata import TrainingSet, load_bursts, load_chw, load_folder
+
+if TYPE_CHECKING:
+    from .registry import Method, RunOptions
+    from .tasks import Job
 
 PRETRAINED = Path(__file__).parent / "data" / "n2n_gaussian_grey.pt"
 
@@ -51,8 +65,9 @@ class Denoiser:
     def info(self) -> dict[str, Any]:
         return self.model.info
 
-    def denoise(self, image: ImageLike, *, window: int | None = None, tile: int = 512,
-                ensemble: bool = False) -> ImageLike:
+    def denoise(
+        self, image: ImageLike, *, window: int | None = None, tile: int = 512, ensemble: bool = False
+    ) -> ImageLike:
         """Denoise ``image`` (see ``deepprior.api`` for the accepted layouts); the result has the
         caller's shape and dtype.
 
@@ -63,16 +78,27 @@ class Denoiser:
         any other channel count channel by channel; a colour model sees a grey image as three
         equal channels and returns their mean.
         """
+        y = CallerImage.of(image)
+        return y.give_back(
+            host_image(self.denoise_tensor(y.tensor, window=window, tile=tile, ensemble=ensemble))
+        )
+
+    def denoise_tensor(
+        self, x: torch.Tensor, *, window: int | None = None, tile: int = 512, ensemble: bool = False
+    ) -> torch.Tensor:
+        """(1, C, H, W) float in [0, 1] on any device → the denoised image on ``self.device``,
+        clipped to [0, 1] (options as ``denoise``)."""
+
         def run(t: torch.Tensor) -> torch.Tensor:
             def once(view: torch.Tensor) -> torch.Tensor:
                 return self.model.denoise_tensor(view, window, tile)
+
             return dihedral_mean(once, t) if ensemble else once(t)
 
         def per_channel(t: torch.Tensor) -> torch.Tensor:
-            return torch.cat([run(t[:, c:c + 1]) for c in range(t.shape[1])], 1)
+            return torch.cat([run(t[:, c : c + 1]) for c in range(t.shape[1])], 1)
 
-        y = _Image.of(image)
-        x = y.tensor.to(self.device)
+        x = x.to(self.device)
         channels = self.model.channels
         if channels == 1 and x.shape[1] == 3:
             out = from_opponent(per_channel(to_opponent(x)))
@@ -82,7 +108,7 @@ class Denoiser:
             out = run(x.expand(-1, 3, -1, -1)).mean(1, keepdim=True)
         else:
             out = run(x)
-        return y.give_back(host_image(out.clamp(0, 1)))
+        return out.clamp(0, 1)
 
 
 def load(path: str | os.PathLike, device: str | torch.device = "auto") -> Denoiser:
@@ -99,6 +125,73 @@ def load(path: str | os.PathLike, device: str | torch.device = "auto") -> Denois
 def pretrained(device: str | torch.device = "auto") -> Denoiser:
     """The grey Gaussian-noise model shipped with deepprior (how it was trained: README)."""
     return load(PRETRAINED, device)
+
+
+# The shipped model was trained on Gaussian noise of σ ≤ N2N_MAX_SIGMA (0–255 scale): above it, a
+# warning. It averages its 8 flips/rotations by default on images of up to N2N_ENSEMBLE_MAX_PIXELS
+# pixels: about 0.1 dB better on the colour suite at 8× the time, which on two CPU cores keeps a
+# 768×512 photo within a minute (README); larger images run once unless ``ensemble=True``.
+N2N_MAX_SIGMA = 50
+N2N_ENSEMBLE_MAX_PIXELS = 2**19
+# The share of the matmul peak the U-Net's windows reach on the CPU (cost model; README, Results).
+N2N_EFFICIENCY = 0.1
+
+
+def _ensemble(job: Job, options: RunOptions) -> bool:
+    return job.pixels <= N2N_ENSEMBLE_MAX_PIXELS if options.ensemble is None else options.ensemble
+
+
+def run_method(method: Method, job: Job, options: RunOptions) -> Result:
+    """The registry's ``n2n`` method: the shipped model on the job's image (``deepprior.registry``)."""
+    if job.sigma is not None and job.sigma > N2N_MAX_SIGMA / 255:
+        warnings.warn(
+            f"the noise std looks like {255 * job.sigma:.0f}/255, above the {N2N_MAX_SIGMA}/255 the "
+            f"shipped model was trained for: try method='dip'",
+            stacklevel=4,
+        )
+    height, width = job.problem.size
+    check_memory(
+        method_cost(method, job, options).bytes,
+        options.device,
+        f"the shipped Noise2Noise model on a {width}×{height} image",
+    )
+    start = time.perf_counter()
+    model = pretrained(options.device)
+    ensemble = _ensemble(job, options)
+    out = model.denoise_tensor(job.problem.y, ensemble=ensemble)
+    history: dict[str, list] = {}
+    if job.problem.reference is not None:
+        history["psnr"] = [[0, float(psnr_tensor(out, job.problem.reference.to(out.device)))]]
+    config = {
+        "method": method.name,
+        "model": PRETRAINED.name,
+        "device": str(model.device),
+        "ensemble": ensemble,
+        "trained": model.info,
+    }
+    return Result(image=host_image(out), history=history, config=config, seconds=time.perf_counter() - start)
+
+
+def method_cost(method: Method, job: Job, options: RunOptions) -> Cost:
+    """FLOPs of the shipped model's windows over the job's image, and the memory of one batch."""
+    model = N2NModel.load(PRETRAINED)
+    window = model.window
+    channels = model.channels
+    spacing = window - window // 3
+    height, width = job.problem.size
+    windows = math.ceil(max(height - window, 0) / spacing + 1) * math.ceil(
+        max(width - window, 0) / spacing + 1
+    )
+    batch = max(1, 2**18 // window**2)
+    shape = (1, channels, window, window)
+    per_window = flops(model.net, shape, probe=window, backward=False)
+    passes = (job.problem.channels if model.channels == 1 else 1) * (8 if _ensemble(job, options) else 1)
+    needed = training_bytes(model.net, (batch, channels, window, window), probe=window) // 2
+    return Cost(
+        flops=per_window * windows * passes,
+        bytes=needed + 4 * job.pixels * job.problem.channels * 4,
+        efficiency=N2N_EFFICIENCY,
+    )
 
 
 class _ModelFiles(Callback):
@@ -119,16 +212,32 @@ class _ModelFiles(Callback):
         if not (self.out / "best.pt").exists():
             run.export().save(self.out / "best.pt")
         with atomic_path(self.out / "training.json") as tmp:
-            tmp.write_text(json.dumps({"info": run.describe(), "history": run.history,
-                                       "seconds": run.history["seconds"][-1] if run.history["seconds"] else 0.0},
-                                      indent=1))
+            tmp.write_text(
+                json.dumps(
+                    {
+                        "info": run.describe(),
+                        "history": run.history,
+                        "seconds": run.history["seconds"][-1] if run.history["seconds"] else 0.0,
+                    },
+                    indent=1,
+                )
+            )
         plot_history({"loss": run.history["loss"], "psnr": run.history["psnr"]}, self.out / "curve.png")
 
 
-def train(images: str | os.PathLike | None = None, pairs: str | os.PathLike | None = None,
-          out: str | os.PathLike | None = None, *, val: str | os.PathLike | None = None, holdout: int = 0,
-          resume: bool = False, device: str = "auto", progress: bool | None = None,
-          callbacks: Iterable = (), **config: Any) -> Denoiser:
+def train(
+    images: str | os.PathLike | None = None,
+    pairs: str | os.PathLike | None = None,
+    out: str | os.PathLike | None = None,
+    *,
+    val: str | os.PathLike | None = None,
+    holdout: int = 0,
+    resume: bool = False,
+    device: str = "auto",
+    progress: bool | None = None,
+    callbacks: Iterable = (),
+    **config: Any,
+) -> Denoiser:
     """Train a Noise2Noise denoiser and return it.
 
     images:  a folder of clean images, corrupted on the fly by ``noise`` (two independent
@@ -221,8 +330,15 @@ def noisy_test_set(images: str | os.PathLike, noise: str = "gaussian:25", seed: 
     return test
 
 
-def evaluate(model: Denoiser, images: str | os.PathLike | list[TestImage], noise: str = "gaussian:25", *,
-             seed: int = 0, window: int | None = None, tile: int = 512) -> dict[str, Any]:
+def evaluate(
+    model: Denoiser,
+    images: str | os.PathLike | list[TestImage],
+    noise: str = "gaussian:25",
+    *,
+    seed: int = 0,
+    window: int | None = None,
+    tile: int = 512,
+) -> dict[str, Any]:
     """PSNR/SSIM of ``model`` on a folder of clean ``images`` corrupted by ``noise`` at its test
     level (``noisy_test_set``; Gaussian noise is not clipped, the usual protocol for grey sets), or
     on a prepared test set. Returns {"images": [{"name", "psnr", "ssim", "noisy_psnr"}…], "psnr", "ssim"}."""
@@ -230,17 +346,36 @@ def evaluate(model: Denoiser, images: str | os.PathLike | list[TestImage], noise
     rows = []
     for item in test:
         if model.model.channels != item.clean.shape[0]:
-            raise InputError(f"the model is for {model.model.channels}-channel images, "
-                             f"'{item.name}' has {item.clean.shape[0]}")
+            raise InputError(
+                f"the model is for {model.model.channels}-channel images, "
+                f"'{item.name}' has {item.clean.shape[0]}"
+            )
         noisy = torch.from_numpy(item.noisy[None]).to(model.device)
         out = model.model.denoise_tensor(noisy, window, tile).clamp(0, 1)
         restored, reference = host_image(out), item.clean.transpose(1, 2, 0)
-        rows.append({"name": item.name, "psnr": psnr(restored, reference, data_range=1.0),
-                     "ssim": ssim(restored, reference, data_range=1.0),
-                     "noisy_psnr": psnr(np.clip(item.noisy, 0, 1).transpose(1, 2, 0), reference, data_range=1.0)})
-    return {"images": rows, "psnr": float(np.mean([r["psnr"] for r in rows])),
-            "ssim": float(np.mean([r["ssim"] for r in rows]))}
+        rows.append(
+            {
+                "name": item.name,
+                "psnr": psnr(restored, reference, data_range=1.0),
+                "ssim": ssim(restored, reference, data_range=1.0),
+                "noisy_psnr": psnr(np.clip(item.noisy, 0, 1).transpose(1, 2, 0), reference, data_range=1.0),
+            }
+        )
+    return {
+        "images": rows,
+        "psnr": float(np.mean([r["psnr"] for r in rows])),
+        "ssim": float(np.mean([r["ssim"] for r in rows])),
+    }
 
 
-__all__ = ["Denoiser", "N2NConfig", "PRETRAINED", "TestImage", "evaluate", "load", "noisy_test_set", "pretrained",
-           "train"]
+__all__ = [
+    "Denoiser",
+    "N2NConfig",
+    "PRETRAINED",
+    "TestImage",
+    "evaluate",
+    "load",
+    "noisy_test_set",
+    "pretrained",
+    "train",
+]

@@ -1,4 +1,5 @@
 """Noise models that corrupt clean images: for demos, benchmarks and Noise2Noise training pairs."""
+
 from __future__ import annotations
 
 import functools
@@ -26,6 +27,7 @@ def add_gaussian(image: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
 # Each model corrupts a batch (N, C, H, W) float32 in [0, 1] at one level per image and names the
 # loss whose minimiser is the clean image under that noise (Lehtinen et al., ICML 2018).
 
+
 @dataclass(frozen=True)
 class NoiseModel:
     """A noise family at a training range of levels ``low..high`` and a test level.
@@ -49,7 +51,9 @@ class NoiseModel:
         """``n`` training levels drawn uniformly from ``low..high``."""
         return rng.uniform(self.low, self.high, n)
 
-    def corrupt(self, x: np.ndarray, levels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def corrupt(
+        self, x: np.ndarray, levels: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Corrupt each image of ``x`` (N, C, H, W) float32 at its level; returns the noisy batch
         and a (N, 1, H, W) float32 map of the pixels that carry information (all ones except for
         bernoulli, where dropped pixels are 0)."""
@@ -58,7 +62,7 @@ class NoiseModel:
             known = np.ones((x.shape[0], 1) + x.shape[2:], np.float32)
         return noisy.astype(np.float32, copy=False), known
 
-    def at(self, level: float) -> "NoiseModel":
+    def at(self, level: float) -> NoiseModel:
         """This family fixed at one level (for evaluation)."""
         return NoiseModel(self.kind, level, level, level)
 
@@ -101,8 +105,12 @@ def _text(x, levels, rng):
     return out, None
 
 
-def text_overlay(size: tuple[int, int], channels: int, coverage: float, rng: np.random.Generator,
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def text_overlay(
+    size: tuple[int, int],
+    channels: int,
+    coverage: float,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
     """Random strings in random sizes, colours and positions until ``coverage`` of the pixels is
     covered: returns (C, H, W) float32 colours and a (1, H, W) boolean ink map (C = 1 or 3)."""
     from PIL import Image, ImageDraw
@@ -126,6 +134,7 @@ def text_overlay(size: tuple[int, int], channels: int, coverage: float, rng: np.
 @functools.lru_cache(maxsize=64)
 def _font(size: int):
     from PIL import ImageFont
+
     return ImageFont.load_default(size=size)
 
 
@@ -148,8 +157,10 @@ def parse_noise(spec: str) -> NoiseModel:
     """
     kind, _, levels = spec.strip().partition(":")
     if kind not in _FAMILIES:
-        raise InputError(f"unknown noise {kind!r} in {spec!r}; known: {', '.join(NOISE_KINDS)} "
-                         f"(e.g. gaussian:0-50, poisson:30, bernoulli:0.5, text:0-0.5, impulse:0.7)")
+        raise InputError(
+            f"unknown noise {kind!r} in {spec!r}; known: {', '.join(NOISE_KINDS)} "
+            f"(e.g. gaussian:0-50, poisson:30, bernoulli:0.5, text:0-0.5, impulse:0.7)"
+        )
     low, high, test = _FAMILIES[kind][1]
     if levels:
         try:
@@ -157,7 +168,10 @@ def parse_noise(spec: str) -> NoiseModel:
         except ValueError:
             parts = [math.nan]
         if len(parts) not in (1, 2) or not all(math.isfinite(v) and v >= 0 for v in parts):
-            raise InputError(f"bad noise levels {levels!r} in {spec!r}: give one level or low-high, e.g. {kind}:{low:g}-{high:g}")
+            raise InputError(
+                f"bad noise levels {levels!r} in {spec!r}: give one level or low-high, "
+                f"e.g. {kind}:{low:g}-{high:g}"
+            )
         low, high = parts[0], parts[-1]
         test = low if len(parts) == 1 else test
         if high < low:

@@ -2,9 +2,10 @@
 
 Sizes are (H, W) tuples; error messages write them as width×height, like the rest of deepprior.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -113,11 +114,15 @@ def _box_taps(factor: int) -> np.ndarray:
 
 
 _TAPS: dict[str, Callable[[int], np.ndarray]] = {
-    "lanczos2": lanczos2_taps, "bicubic": bicubic_taps, "box": _box_taps}
+    "lanczos2": lanczos2_taps,
+    "bicubic": bicubic_taps,
+    "box": _box_taps,
+}
 
 
-def _depthwise(x: torch.Tensor, weight: torch.Tensor, padding: tuple[int, int, int, int],
-               mode: str, stride: int = 1) -> torch.Tensor:
+def _depthwise(
+    x: torch.Tensor, weight: torch.Tensor, padding: tuple[int, int, int, int], mode: str, stride: int = 1
+) -> torch.Tensor:
     """Correlate every channel of (B, C, H, W) ``x`` with the (1, 1, kh, kw) ``weight`` after padding
     (left, right, top, bottom) in ``mode`` (a torch.nn.functional.pad mode)."""
     b, c, h, w = x.shape

@@ -9,25 +9,40 @@ time: the PSNR it reaches is in the README's Results, measured with ``deepprior 
 step counts other than denoising's are first choices that the benchmark suites are there to tune.
 ``decoder`` (denoising only) fits a Deep Decoder instead of the hourglass.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 from .errors import InputError
-from .methods.dip import DIPConfig
-from .methods.zeroshot import ZSN2NConfig
-from .methods.zssr import ZSSRConfig
 
-TASKS = ("denoise", "dejpeg", "super-resolve", "inpaint", "inpaint-holes", "restore",
-         "flash-no-flash", "operator")
-PRESETS = ("paper", "fast", "decoder")  # decoder: DIP denoising only
-METHODS = ("dip", "zs-n2n", "zssr")  # zs-n2n denoises only, zssr super-resolves only
+# The keys of the preset tables and the task each belongs to: inpainting is split by mask kind,
+# and ``operator`` is restoration through a user's operator (``tasks.prepare`` says which key a
+# run uses).
+PRESET_TASKS = {
+    "denoise": "denoise",
+    "dejpeg": "dejpeg",
+    "super-resolve": "super-resolve",
+    "inpaint": "inpaint",
+    "inpaint-holes": "inpaint",
+    "restore": "restore",
+    "flash-no-flash": "flash-no-flash",
+    "operator": "restore",
+}
 
-_SKIP_128 = {"channels_down": [128] * 5, "channels_up": [128] * 5, "channels_skip": [4] * 5,
-             "upsample": "bilinear"}
+_SKIP_128 = {
+    "channels_down": [128] * 5,
+    "channels_up": [128] * 5,
+    "channels_skip": [4] * 5,
+    "upsample": "bilinear",
+}
 # The fast net: narrow fine levels, where most of the FLOPs are.
-_SKIP_FAST = {"channels_down": [16, 32, 64, 128, 128], "channels_up": [16, 32, 64, 128, 128],
-              "channels_skip": [4] * 5, "upsample": "bilinear"}
+_SKIP_FAST = {
+    "channels_down": [16, 32, 64, 128, 128],
+    "channels_up": [16, 32, 64, 128, 128],
+    "channels_skip": [4] * 5,
+    "upsample": "bilinear",
+}
 
 
 # The Deep Decoder (Heckel & Hand, ICLR 2019) as a DIP generator: 1×1 convolutions and bilinear
@@ -39,87 +54,108 @@ _DECODER = {"width": 128, "depth": 5}
 DECODER_ITERS = 2000
 
 
-def _paper(task: str, sigma: float, factor: int) -> dict[str, Any]:
+def paper(task: str, sigma: float, factor: int) -> dict[str, Any]:
     if task == "denoise":
-        return dict(net_params=_SKIP_128, iters=3000, lr=0.01,
-                    reg_noise_std=1 / 20 if sigma >= 50 else 1 / 30)
+        return dict(
+            net_params=_SKIP_128, iters=3000, lr=0.01, reg_noise_std=1 / 20 if sigma >= 50 else 1 / 30
+        )
     if task == "dejpeg":
-        return dict(input_channels=3, iters=2400, lr=0.01, reg_noise_std=1 / 30,
-                    net_params={"channels_down": [8, 16, 32, 64, 128],
-                                "channels_up": [8, 16, 32, 64, 128],
-                                "channels_skip": [0, 0, 0, 4, 4], "upsample": "bilinear"})
+        return dict(
+            input_channels=3,
+            iters=2400,
+            lr=0.01,
+            reg_noise_std=1 / 30,
+            net_params={
+                "channels_down": [8, 16, 32, 64, 128],
+                "channels_up": [8, 16, 32, 64, 128],
+                "channels_skip": [0, 0, 0, 4, 4],
+                "upsample": "bilinear",
+            },
+        )
     if task in ("super-resolve", "operator"):
         deep = factor >= 8
-        return dict(net_params=_SKIP_128, iters=4000 if deep else 2000, lr=0.01,
-                    reg_noise_std=0.05 if deep else 0.03)
+        return dict(
+            net_params=_SKIP_128, iters=4000 if deep else 2000, lr=0.01, reg_noise_std=0.05 if deep else 0.03
+        )
     if task == "inpaint":
-        return dict(iters=6000, lr=0.01, reg_noise_std=0.03,
-                    net_params={"channels_down": [128] * 5, "channels_up": [128] * 5,
-                                "channels_skip": [128] * 5, "upsample": "nearest"})
+        return dict(
+            iters=6000,
+            lr=0.01,
+            reg_noise_std=0.03,
+            net_params={
+                "channels_down": [128] * 5,
+                "channels_up": [128] * 5,
+                "channels_skip": [128] * 5,
+                "upsample": "nearest",
+            },
+        )
     if task == "inpaint-holes":
         widths = [16, 32, 64, 128, 128, 128]
-        return dict(input_channels=1, iters=3000, lr=0.01, reg_noise_std=0.0,
-                    net_params={"channels_down": widths, "channels_up": widths,
-                                "channels_skip": [0] * 6, "kernel_down": 5, "kernel_up": 3,
-                                "upsample": "nearest", "need_1x1_up": False})
+        return dict(
+            input_channels=1,
+            iters=3000,
+            lr=0.01,
+            reg_noise_std=0.0,
+            net_params={
+                "channels_down": widths,
+                "channels_up": widths,
+                "channels_skip": [0] * 6,
+                "kernel_down": 5,
+                "kernel_up": 3,
+                "upsample": "nearest",
+                "need_1x1_up": False,
+            },
+        )
     if task == "restore":
         return dict(net_params=_SKIP_128, iters=11000, lr=0.001, reg_noise_std=0.03)
     if task == "flash-no-flash":
-        return dict(input="guide", iters=600, lr=0.1, reg_noise_std=0.0,
-                    net_params={**_SKIP_128,
-                                "upsample": ["nearest", "nearest", "bilinear", "bilinear", "bilinear"]})
+        return dict(
+            input="guide",
+            iters=600,
+            lr=0.1,
+            reg_noise_std=0.0,
+            net_params={**_SKIP_128, "upsample": ["nearest", "nearest", "bilinear", "bilinear", "bilinear"]},
+        )
     raise AssertionError(task)
 
 
-def _fast(task: str, sigma: float, factor: int) -> dict[str, Any]:
-    paper = _paper(task, sigma, factor)
+def fast(task: str, sigma: float, factor: int) -> dict[str, Any]:
+    published = paper(task, sigma, factor)
     if task == "flash-no-flash":
-        return {**paper, "net_params": {**paper["net_params"], **{k: _SKIP_FAST[k] for k in
-                ("channels_down", "channels_up")}}, "iters": 300}
+        return {
+            **published,
+            "net_params": {
+                **published["net_params"],
+                **{k: _SKIP_FAST[k] for k in ("channels_down", "channels_up")},
+            },
+            "iters": 300,
+        }
     if task == "inpaint-holes":
-        return {**paper, "iters": 1500}
+        return {**published, "iters": 1500}
     if task == "dejpeg":
-        return {**paper, "iters": 1200}
-    iters = {"denoise": 1800, "super-resolve": 1500 if factor < 8 else 2500, "operator": 1500,
-             "inpaint": 2500, "restore": 3000}[task]
+        return {**published, "iters": 1200}
+    iters = {
+        "denoise": 1800,
+        "super-resolve": 1500 if factor < 8 else 2500,
+        "operator": 1500,
+        "inpaint": 2500,
+        "restore": 3000,
+    }[task]
     lr = 0.01 if task != "restore" else 0.005
-    return {**paper, "net_params": _SKIP_FAST, "iters": iters, "lr": lr}
+    return {**published, "net_params": _SKIP_FAST, "iters": iters, "lr": lr}
 
 
-def _decoder(task: str, sigma: float, factor: int) -> dict[str, Any]:
+def decoder(task: str, sigma: float, factor: int) -> dict[str, Any]:
     if task != "denoise":
         raise InputError(f"the decoder preset is made for denoising only; use paper or fast for {task}")
-    return dict(net="decoder", net_params=_DECODER, input_channels=_DECODER["width"], reg_noise_std=0.0,
-                lr=0.01, iters=DECODER_ITERS)
-
-
-def get_preset(task: str, name: str = "fast", *, method: str = "dip", sigma: float = 25.0, factor: int = 4,
-               **overrides: Any) -> DIPConfig | ZSN2NConfig | ZSSRConfig:
-    """The configuration of preset ``name`` of ``method`` for ``task``; ``overrides`` replace any
-    of its fields (None values are ignored).
-
-    sigma: noise level on the 0–255 scale (DIP denoising: the paper jitters more at σ ≥ 50).
-    factor: super-resolution factor (×8 runs longer with more jitter).
-    """
-    if task not in TASKS:
-        raise InputError(f"unknown task {task!r}; known: {', '.join(TASKS)}")
-    if name not in PRESETS:
-        raise InputError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-    if method not in METHODS:
-        raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    if method != "dip" and name not in ("paper", "fast"):
-        raise InputError(f"the {name} preset is one of DIP's; {method} has paper and fast")
-    if method == "zs-n2n":
-        if task != "denoise":
-            raise InputError(f"zero-shot Noise2Noise only denoises; use DIP for {task}")
-        return ZSN2NConfig(**{**_ZS[name], **overrides})
-    if method == "zssr":
-        if task != "super-resolve":
-            raise InputError(f"ZSSR only super-resolves; use DIP for {task}")
-        return ZSSRConfig(**{**_ZSSR[name], **overrides})
-    settings = {"paper": _paper, "fast": _fast, "decoder": _decoder}[name](task, sigma, factor)
-    return DIPConfig(**{**settings, **overrides})
+    return dict(
+        net="decoder",
+        net_params=_DECODER,
+        input_channels=_DECODER["width"],
+        reg_noise_std=0.0,
+        lr=0.01,
+        iters=DECODER_ITERS,
+    )
 
 
 # Zero-shot Noise2Noise. paper: Mansour & Heckel's recipe (3000 Adam steps on the whole image,
@@ -128,7 +164,7 @@ def get_preset(task: str, name: str = "fast", *, method: str = "dip", sigma: flo
 # image), lr 3e-3, and the 8-fold flip/rotation ensemble at inference. Chosen on kodim01 σ25 in
 # ad-hoc runs: 300 steps 27.25 dB, 400 steps 27.35; lr 1e-2 27.14; sixteen 64² crops 27.16; the
 # ensemble adds about 0.05 dB. The suites' figures are in the README's Results.
-_ZS: dict[str, dict[str, Any]] = {
+ZS_N2N: dict[str, dict[str, Any]] = {
     "paper": {},
     "fast": dict(iters=400, lr=3e-3, crop=128, batch=4, augment=True, ensemble=True),
 }
@@ -140,7 +176,7 @@ _ZS: dict[str, dict[str, Any]] = {
 # butterfly ×4, i.e. on the benchmark itself): 500 steps at lr 1e-3 gave 31.92 / 25.53 dB, 1000
 # steps at 3e-4 31.83 / 25.42, 1500 steps at 1e-3 31.06 / 24.63. On four Kodak crops, not in the
 # benchmark, it adds 0.03 to 0.21 dB to back-projection alone (README, Results).
-_ZSSR: dict[str, dict[str, Any]] = {
+ZSSR: dict[str, dict[str, Any]] = {
     "paper": dict(iters=3000, crop=128),
     "fast": {},
 }

@@ -1,4 +1,5 @@
 """A restoration problem (observation, operator, loss) and the result of solving it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -36,16 +37,21 @@ class Problem:
         for name in ("guide", "reference"):
             t = getattr(self, name)
             if t is not None and tuple(t.shape[-2:]) != self.size:
-                raise InputError(f"the {name} is {t.shape[-1]}×{t.shape[-2]} but the restored image "
-                                 f"will be {self.size[1]}×{self.size[0]}")
+                raise InputError(
+                    f"the {name} is {t.shape[-1]}×{t.shape[-2]} but the restored image "
+                    f"will be {self.size[1]}×{self.size[0]}"
+                )
         with torch.no_grad():
             seen = tuple(self.operator(torch.zeros(1, self.channels, *self.size)).shape)
         if seen != tuple(self.y.shape):
-            raise InputError(f"the operator maps a (1, {self.channels}, {self.size[0]}, {self.size[1]}) image to "
-                             f"{seen}, but the observation is {tuple(self.y.shape)}")
+            raise InputError(
+                f"the operator maps a (1, {self.channels}, {self.size[0]}, {self.size[1]}) image to "
+                f"{seen}, but the observation is {tuple(self.y.shape)}"
+            )
         if self.reference is not None and self.reference.shape[1] != self.channels:
-            raise InputError(f"the reference has {self.reference.shape[1]} channels but the image has "
-                             f"{self.channels}")
+            raise InputError(
+                f"the reference has {self.reference.shape[1]} channels but the image has {self.channels}"
+            )
 
     @property
     def channels(self) -> int:

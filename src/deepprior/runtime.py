@@ -1,11 +1,14 @@
 """Where and how runs execute: device choice, seeding, memory estimates."""
+
 from __future__ import annotations
 
 import ctypes
 import functools
 import platform
 import random
-from typing import Callable
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -75,8 +78,9 @@ def available_memory(device: torch.device) -> int:
     return 2**62  # unknown: do not refuse
 
 
-def training_bytes(forward: Callable[[torch.Tensor], torch.Tensor], input_shape: tuple[int, ...],
-                   probe: int = 64) -> int:
+def training_bytes(
+    forward: Callable[[torch.Tensor], torch.Tensor], input_shape: tuple[int, ...], probe: int = 64
+) -> int:
     """Estimate the activation memory of one training step of ``forward`` on ``input_shape``.
 
     Runs ``forward`` once on a ``probe × probe`` input, adds up the tensors autograd saves for
@@ -103,5 +107,67 @@ def check_memory(needed: int, device: torch.device, what: str) -> None:
     if needed > 0.9 * free:
         raise ImageTooLargeError(
             f"{what} needs about {needed / 2**30:.1f} GiB but {device.type} has "
-            f"{free / 2**30:.1f} GiB free; use --preset fast, crop or downscale the image, "
-            f"or run on a device with more memory")
+            f"{free / 2**30:.1f} GiB free; use the fast preset, crop or downscale the image, "
+            f"or run on a device with more memory"
+        )
+
+
+def flops(
+    forward: Callable[[torch.Tensor], torch.Tensor],
+    input_shape: tuple[int, ...],
+    probe: int = 64,
+    backward: bool = True,
+) -> float:
+    """FLOPs of ``forward`` (and its backward pass) on ``input_shape`` (B, C, H, W), counted on a
+    ``probe × probe`` input and scaled by the pixel count (convolutions grow linearly with it)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    b, c, h, w = input_shape
+    x = torch.zeros(b, c, probe, probe, requires_grad=backward)
+    with FlopCounterMode(display=False) as counter:
+        out = forward(x)
+        if backward:
+            out.sum().backward()
+    return counter.get_total_flops() * (h * w) / (probe * probe)
+
+
+@functools.cache
+def matmul_peak(device: torch.device = torch.device("cpu"), n: int = 1024, repeats: int = 4) -> float:
+    """FLOP/s of a float32 matrix product on ``device`` (into a preallocated result, so that no
+    page faults are timed): the practical peak, best of three, measured once per process."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    c = torch.empty(n, n, device=device)
+    torch.matmul(a, b, out=c)
+    best = 0.0
+    for _ in range(3):
+        _synchronise(device)
+        start = time.perf_counter()
+        for _ in range(repeats):
+            torch.matmul(a, b, out=c)
+        _synchronise(device)
+        best = max(best, 2 * n**3 * repeats / (time.perf_counter() - start))
+    return best
+
+
+def _synchronise(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What a run will take, estimated before it starts.
+
+    flops:      floating-point operations of the whole run.
+    bytes:      peak memory of its largest step (activations, weights, optimizer state).
+    efficiency: the fraction of the device's matmul peak the method reaches (measured with
+                ``deepprior bench speed`` and the suites' timings; see the README).
+    """
+
+    flops: float
+    bytes: int
+    efficiency: float
+
+    def seconds(self, device: torch.device) -> float:
+        """Estimated wall time on ``device``: FLOPs over the measured peak times the efficiency."""
+        return self.flops / (matmul_peak(device) * self.efficiency)

@@ -7,6 +7,7 @@ rotations; for bursts, two different frames of one scene at the same place.
 Folder layouts (``load_bursts``): pairs ``a_0001.png`` + ``b_0001.png`` side by side, and/or
 sub-folders that each hold two or more aligned noisy frames of one scene.
 """
+
 from __future__ import annotations
 
 import os
@@ -54,7 +55,9 @@ def load_bursts(folder: str | os.PathLike) -> list[list[np.ndarray]]:
     for frames in bursts:
         images = [load_chw(p) for p in frames]
         if len({im.shape for im in images}) > 1:
-            sizes = ", ".join(f"{p.name} {im.shape[2]}×{im.shape[1]}×{im.shape[0]}" for p, im in zip(frames, images))
+            sizes = ", ".join(
+                f"{p.name} {im.shape[2]}×{im.shape[1]}×{im.shape[0]}" for p, im in zip(frames, images)
+            )
             raise InputError(f"the frames of one scene must have the same size and channels: {sizes}")
         loaded.append(images)
     return loaded
@@ -79,7 +82,7 @@ class TrainingSet:
     def __len__(self) -> int:
         return len(self.bursts)
 
-    def hold_out(self, count: int) -> "TrainingSet":
+    def hold_out(self, count: int) -> TrainingSet:
         """Remove the last ``count`` images (or bursts) from this set and return them as a set."""
         if not 0 < count < len(self):
             raise InputError(f"holdout must leave training images: {count} of {len(self)}")
@@ -94,8 +97,10 @@ class TrainingSet:
     def check_crop(self, crop: int) -> None:
         small = [i for i, frames in enumerate(self.bursts) if min(frames[0].shape[1:]) < crop]
         if small:
-            raise InputError(f"{len(small)} training image(s) are smaller than the {crop}×{crop} crop "
-                             f"(the smallest side is {self.smallest_side()} pixels); use a smaller crop")
+            raise InputError(
+                f"{len(small)} training image(s) are smaller than the {crop}×{crop} crop "
+                f"(the smallest side is {self.smallest_side()} pixels); use a smaller crop"
+            )
 
     def crops(self, n: int, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """``n`` random ``size``² crops, flipped/rotated at random: (N, C, size, size) float32
@@ -109,6 +114,6 @@ class TrainingSet:
             top, left = rng.integers(height - size + 1), rng.integers(width - size + 1)
             k, flip = int(rng.integers(4)), bool(rng.integers(2))
             for out, frame in ((first, frames[a]), (second, frames[b])):
-                piece = np.rot90(frame[:, top:top + size, left:left + size], k, axes=(1, 2))
+                piece = np.rot90(frame[:, top : top + size, left : left + size], k, axes=(1, 2))
                 out[i] = piece[:, :, ::-1] if flip else piece
         return first, second

@@ -4,10 +4,11 @@ Each takes a Case and returns the restored (H, W[, C]) float image. Parameters f
 libraries' documented recommendations, with the known noise level where one is needed (an
 advantage DIP's blind fit does not get).
 """
+
 from __future__ import annotations
 
 import importlib.util
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -26,34 +27,53 @@ def bicubic(case: Case) -> np.ndarray:
 def tv(case: Case) -> np.ndarray:
     """Total-variation denoising (Chambolle), weight = σ (in [0, 1] units)."""
     from skimage.restoration import denoise_tv_chambolle
+
     return denoise_tv_chambolle(case.observed, weight=case.sigma / 255, channel_axis=_channel_axis(case))
 
 
 def nlm(case: Case) -> np.ndarray:
     """Non-local means with skimage's recommended h = 0.8 σ, 5×5 patches, 13×13 search."""
     from skimage.restoration import denoise_nl_means
+
     sigma = case.sigma / 255
-    return denoise_nl_means(case.observed, h=0.8 * sigma, sigma=sigma, patch_size=5, patch_distance=6,
-                            fast_mode=True, channel_axis=_channel_axis(case))
+    return denoise_nl_means(
+        case.observed,
+        h=0.8 * sigma,
+        sigma=sigma,
+        patch_size=5,
+        patch_distance=6,
+        fast_mode=True,
+        channel_axis=_channel_axis(case),
+    )
 
 
 def wavelet(case: Case) -> np.ndarray:
     """BayesShrink soft wavelet thresholding in YCbCr with the known σ."""
     from skimage.restoration import denoise_wavelet
+
     colour = case.observed.ndim == 3
-    return denoise_wavelet(case.observed, sigma=case.sigma / 255, method="BayesShrink", mode="soft",
-                           channel_axis=_channel_axis(case), convert2ycbcr=colour, rescale_sigma=True)
+    return denoise_wavelet(
+        case.observed,
+        sigma=case.sigma / 255,
+        method="BayesShrink",
+        mode="soft",
+        channel_axis=_channel_axis(case),
+        convert2ycbcr=colour,
+        rescale_sigma=True,
+    )
 
 
 def biharmonic(case: Case) -> np.ndarray:
     """Biharmonic inpainting of the unknown pixels."""
     from skimage.restoration import inpaint_biharmonic
+
     return inpaint_biharmonic(case.observed, ~case.mask, channel_axis=_channel_axis(case))
 
 
 def bm3d(case: Case) -> np.ndarray:
     """BM3D / CBM3D (the optional ``bm3d`` package; its licence is non-commercial)."""
     import bm3d as _bm3d
+
     sigma = case.sigma / 255
     if case.observed.ndim == 3:
         return _bm3d.bm3d_rgb(case.observed, sigma)

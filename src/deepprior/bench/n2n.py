@@ -4,6 +4,7 @@ Trains the U-Net on Train400 (grey) with Gaussian σ ~ U[0, 50] twice, with nois
 targets, under the same step budget, seed and crops; scores both, NLM and BM3D on Set12 at one σ
 (noise added in float, not clipped, seeded per image: the grey-set convention of DnCNN/BM3D).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,15 +28,21 @@ from .baselines import BASELINES, bm3d_available
 from .protocols import Case, data_root
 from .runner import environment
 
-HELP = ("train on Train400 (grey, Gaussian σ ~ U[0, 50]) with noisy and with clean targets under one budget; "
-        "score on Set12 at σ (float noise, not clipped) against NLM and BM3D")
+HELP = (
+    "train on Train400 (grey, Gaussian σ ~ U[0, 50]) with noisy and with clean targets under one budget; "
+    "score on Set12 at σ (float noise, not clipped) against NLM and BM3D"
+)
 
 
 def add_parser(suites: argparse._SubParsersAction) -> None:
-    p = suites.add_parser("n2n", help="Noise2Noise: noisy vs clean targets, against NLM/BM3D",
-                          description=HELP + ".", formatter_class=argparse.RawDescriptionHelpFormatter,
-                          epilog="examples:\n  deepprior bench n2n                 # the README table\n"
-                                 "  deepprior bench n2n --iters 50 --width 8 --limit 2 --out results/quick")
+    p = suites.add_parser(
+        "n2n",
+        help="Noise2Noise: noisy vs clean targets, against NLM/BM3D",
+        description=HELP + ".",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  deepprior bench n2n                 # the README table\n"
+        "  deepprior bench n2n --iters 50 --width 8 --limit 2 --out results/quick",
+    )
     p.add_argument("--data", type=Path, help="folder holding Train400/ and Set12/ (default: shared/data)")
     p.add_argument("--sigma", type=float, default=25.0, help="test σ on the 0–255 scale (default 25)")
     p.add_argument("--targets", default="noisy,clean", help="which trainings to run (default noisy,clean)")
@@ -47,12 +54,20 @@ def add_parser(suites: argparse._SubParsersAction) -> None:
     p.add_argument("--holdout", type=int, default=8, help="Train400 images held out for validation")
     p.add_argument("--limit", type=int, help="score only the first N Set12 images (not the full protocol)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--parallel", action="store_true",
-                   help="train the targets at once, one process each, sharing the cores equally (on 2 cores "
-                        "this was slower: 0.88 s a step per process against 0.31 s with both cores in turn)")
-    p.add_argument("--eval-only", action="store_true",
-                   help="score the models already trained in OUT (same settings) without training again")
-    p.add_argument("--ship", type=Path, help="also copy the noisy-target model (last step) here, weights in float16")
+    p.add_argument(
+        "--parallel",
+        action="store_true",
+        help="train the targets at once, one process each, sharing the cores equally (on 2 cores "
+        "this was slower: 0.88 s a step per process against 0.31 s with both cores in turn)",
+    )
+    p.add_argument(
+        "--eval-only",
+        action="store_true",
+        help="score the models already trained in OUT (same settings) without training again",
+    )
+    p.add_argument(
+        "--ship", type=Path, help="also copy the noisy-target model (last step) here, weights in float16"
+    )
     p.add_argument("--out", type=Path, default=Path("results/bench/n2n"))
 
 
@@ -63,12 +78,22 @@ def run(args: argparse.Namespace) -> int:
     if set(targets) - {"noisy", "clean"} or set(baselines) - set(BASELINES):
         raise InputError(f"--targets takes noisy,clean and --baselines some of {', '.join(BASELINES)}")
     if "bm3d" in baselines and not bm3d_available():
-        print("bench: bm3d is not installed (pip install 'deepprior[bench]'; non-commercial licence): skipped")
+        print(
+            "bench: bm3d is not installed (pip install 'deepprior[bench]'; non-commercial licence): skipped"
+        )
         baselines.remove("bm3d")
     noise = f"gaussian:{args.sigma:g}"
-    test = n2n.noisy_test_set(root / "Set12", noise, seed=args.seed)[:args.limit]
-    settings = dict(holdout=args.holdout, iters=args.iters, width=args.width, depth=args.depth, batch=args.batch,
-                    crop=args.crop, lr=args.lr, seed=args.seed)
+    test = n2n.noisy_test_set(root / "Set12", noise, seed=args.seed)[: args.limit]
+    settings = dict(
+        holdout=args.holdout,
+        iters=args.iters,
+        width=args.width,
+        depth=args.depth,
+        batch=args.batch,
+        crop=args.crop,
+        lr=args.lr,
+        seed=args.seed,
+    )
     jobs = [(root / "Train400", args.out / f"{t}_targets", t, settings) for t in targets]
     if args.eval_only:
         timings = [_timing(folder) for _, folder, _, _ in jobs]
@@ -83,24 +108,42 @@ def run(args: argparse.Namespace) -> int:
         for which in ("best", "last"):  # best: the highest validation PSNR on the held-out images
             model = n2n.load(folder / f"{which}.pt", device="cpu")
             scores[f"N2N, {target} targets, {which} (step {model.info['iterations']})"] = {
-                **n2n.evaluate(model, test), "train_wall_s": wall, "train_cpu_s": cpu, "val_psnr": model.info["val_psnr"]}
+                **n2n.evaluate(model, test),
+                "train_wall_s": wall,
+                "train_cpu_s": cpu,
+                "val_psnr": model.info["val_psnr"],
+            }
             if target == "noisy" and which == "last" and args.ship:
                 model.model.save(args.ship, half=True)
     for name in baselines:
         start = time.perf_counter()
         rows = []
         for item in test:
-            case = Case("denoise", item.name, f"σ{args.sigma:g}", item.clean[0], item.noisy[0], sigma=args.sigma)
+            case = Case(
+                "denoise", item.name, f"σ{args.sigma:g}", item.clean[0], item.noisy[0], sigma=args.sigma
+            )
             rows.append({"name": item.name, "psnr": case.psnr(BASELINES[name][1](case)), "ssim": np.nan})
-        scores[name.upper()] = {"images": rows, "psnr": float(np.mean([r["psnr"] for r in rows])),
-                                "seconds": time.perf_counter() - start}
+        scores[name.upper()] = {
+            "images": rows,
+            "psnr": float(np.mean([r["psnr"] for r in rows])),
+            "seconds": time.perf_counter() - start,
+        }
     text = _markdown(scores, args, len(test))
     args.out.mkdir(parents=True, exist_ok=True)
     with atomic_path(args.out / "results.md") as tmp:
         tmp.write_text(text)
     with atomic_path(args.out / "results.json") as tmp:
-        tmp.write_text(json.dumps({"scores": scores, "args": {k: str(v) for k, v in vars(args).items()},
-                                   "environment": environment()}, indent=1, default=float))
+        tmp.write_text(
+            json.dumps(
+                {
+                    "scores": scores,
+                    "args": {k: str(v) for k, v in vars(args).items()},
+                    "environment": environment(),
+                },
+                indent=1,
+                default=float,
+            )
+        )
     print(text)
     return 0
 
@@ -113,8 +156,16 @@ def _train(job: tuple[Path, Path, str, dict[str, Any]], threads: int | None = No
     if folder.exists():
         shutil.rmtree(folder)
     wall, cpu = time.perf_counter(), time.process_time()
-    n2n.train(images, out=folder, noise="gaussian:0-50", targets=target, device="cpu", progress=False if threads else None,
-              val_every=max(1, settings["iters"] // 20), **settings)
+    n2n.train(
+        images,
+        out=folder,
+        noise="gaussian:0-50",
+        targets=target,
+        device="cpu",
+        progress=False if threads else None,
+        val_every=max(1, settings["iters"] // 20),
+        **settings,
+    )
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     with atomic_path(folder / "timing.json") as tmp:
         tmp.write_text(json.dumps({"wall_s": wall, "cpu_s": cpu}))
@@ -134,14 +185,20 @@ def _timing(folder: Path) -> tuple[float, float]:
 def _markdown(scores: dict[str, dict[str, Any]], args: argparse.Namespace, count: int) -> str:
     names = [r["name"] for r in next(iter(scores.values()))["images"]]
     reduced = " — REDUCED (not all of Set12)" if args.limit else ""
-    lines = [f"# Noise2Noise on Set12, σ = {args.sigma:g}{reduced}", "",
-             f"Protocol: {HELP}. U-Net width {args.width}, depth {args.depth}; {args.iters} steps of "
-             f"{args.batch}×{args.crop}² crops, Adam lr {args.lr:g} (β2 0.99, cosine ramp-down over the last 30 %), "
-             f"seed {args.seed}; {count} test images; the models denoise in overlapping {args.crop}² windows "
-             f"(their training crop) two thirds of a window apart. best = highest validation PSNR on {args.holdout} "
-             f"held-out Train400 images, last = the end of training.", "",
-             "| method | " + " | ".join(names) + " | mean PSNR | training (wall / CPU) |",
-             "|---|" + "---|" * (len(names) + 2)]
+    lines = [
+        f"# Noise2Noise on Set12, σ = {args.sigma:g}{reduced}",
+        "",
+        f"Protocol: {HELP}. U-Net width {args.width}, depth {args.depth}; {args.iters} steps of "
+        f"{args.batch}×{args.crop}² crops, Adam lr {args.lr:g} "
+        f"(β2 0.99, cosine ramp-down over the last 30 %), "
+        f"seed {args.seed}; {count} test images; the models denoise in overlapping {args.crop}² windows "
+        f"(their training crop) two thirds of a window apart. "
+        f"best = highest validation PSNR on {args.holdout} "
+        f"held-out Train400 images, last = the end of training.",
+        "",
+        "| method | " + " | ".join(names) + " | mean PSNR | training (wall / CPU) |",
+        "|---|" + "---|" * (len(names) + 2),
+    ]
     for method, s in scores.items():
         cells = " | ".join(f"{r['psnr']:.2f}" for r in s["images"])
         if "train_wall_s" in s:
@@ -151,8 +208,15 @@ def _markdown(scores: dict[str, dict[str, Any]], args: argparse.Namespace, count
             cost = f"{s['seconds']:.0f} s to denoise"
         lines.append(f"| {method} | {cells} | **{s['psnr']:.2f}** | {cost} |")
     for which in ("best", "last"):
-        found = {t: s["psnr"] for name, s in scores.items() for t in ("noisy", "clean")
-                 if name.startswith(f"N2N, {t} targets, {which}")}
+        found = {
+            t: s["psnr"]
+            for name, s in scores.items()
+            for t in ("noisy", "clean")
+            if name.startswith(f"N2N, {t} targets, {which}")
+        }
         if len(found) == 2:
-            lines.append(f"\nNoisy targets minus clean targets ({which} models): {found['noisy'] - found['clean']:+.2f} dB.")
+            lines.append(
+                f"\nNoisy targets minus clean targets ({which} models): "
+                f"{found['noisy'] - found['clean']:+.2f} dB."
+            )
     return "\n".join(lines) + "\n"

@@ -13,12 +13,14 @@ These match the published figures of ``shared/REFERENCE_RESULTS.md``:
   Bernoulli(0.5) mask with a fixed seed per image; and ``kate`` with its text mask. Score: PSNR/SSIM
   on the whole image.
 """
+
 from __future__ import annotations
 
 import os
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -29,8 +31,18 @@ from ..metrics import psnr, ssim
 from . import published
 
 SR_BORDER = 4
-SET12_NAMES = {"01": "C.man", "02": "House", "03": "Peppers", "08": "Lena", "09": "Barbara",
-               "10": "Boat", "11": "Man", "12": "Couple"}
+# The tasks each suite's cases run (``Case.task``).
+SUITE_TASKS = {"sr": ("super-resolve",), "denoise": ("denoise",), "inpaint": ("restore", "inpaint")}
+SET12_NAMES = {
+    "01": "C.man",
+    "02": "House",
+    "03": "Peppers",
+    "08": "Lena",
+    "09": "Barbara",
+    "10": "Boat",
+    "11": "Man",
+    "12": "Couple",
+}
 
 
 @dataclass
@@ -51,6 +63,22 @@ class Case:
     sigma: float | None = None
     text_mask: bool = False
     published: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def task(self) -> str:
+        """The deepprior task that restores this case."""
+        if self.suite == "inpaint":
+            return "inpaint" if self.text_mask else "restore"
+        return SUITE_TASKS[self.suite][0]
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        """The task inputs the protocol knows (the true σ on the [0, 1] scale, the factor, the mask)."""
+        if self.suite == "sr":
+            return {"factor": self.factor}
+        if self.suite == "denoise":
+            return {"sigma": self.sigma / 255}
+        return {"mask": self.mask, **({"kind": "text"} if self.text_mask else {})}
 
     @property
     def _rule(self) -> dict:
@@ -76,8 +104,10 @@ def data_root(given: str | os.PathLike | None = None) -> Path:
     for candidate in filter(None, candidates):
         if Path(candidate).is_dir():
             return Path(candidate)
-    raise InputError(f"benchmark data not found (looked in {', '.join(map(str, filter(None, candidates)))}); "
-                     f"pass --data DIR or set DEEPPRIOR_DATA")
+    raise InputError(
+        f"benchmark data not found (looked in {', '.join(map(str, filter(None, candidates)))}); "
+        f"pass --data DIR or set DEEPPRIOR_DATA"
+    )
 
 
 def _load(path: Path, crop: int | None, multiple: int = 1) -> np.ndarray:
@@ -89,7 +119,7 @@ def _load(path: Path, crop: int | None, multiple: int = 1) -> np.ndarray:
     th, tw = min(h, crop or h), min(w, crop or w)
     th, tw = th - th % multiple, tw - tw % multiple
     top, left = (h - th) // 2, (w - tw) // 2
-    return np.ascontiguousarray(image[top:top + th, left:left + tw])
+    return np.ascontiguousarray(image[top : top + th, left : left + tw])
 
 
 def _seed(name: str, salt: int = 0) -> int:
@@ -100,13 +130,21 @@ def _seed(name: str, salt: int = 0) -> int:
 def bicubic_resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Pillow's bicubic (Keys, a = −0.5; antialiased when shrinking) on float (H, W[, C]); size (H, W)."""
     channels = image[..., None] if image.ndim == 2 else image
-    out = [np.asarray(Image.fromarray(np.ascontiguousarray(channels[..., c]), mode="F")
-                      .resize((size[1], size[0]), Image.BICUBIC)) for c in range(channels.shape[2])]
+    out = [
+        np.asarray(
+            Image.fromarray(np.ascontiguousarray(channels[..., c]), mode="F").resize(
+                (size[1], size[0]), Image.BICUBIC
+            )
+        )
+        for c in range(channels.shape[2])
+    ]
     stacked = np.stack(out, axis=-1).astype(np.float32)
     return stacked[..., 0] if image.ndim == 2 else stacked
 
 
-def sr_cases(root: Path, scales: list[int], crop: int | None = None, images: Path | None = None) -> list[Case]:
+def sr_cases(
+    root: Path, scales: list[int], crop: int | None = None, images: Path | None = None
+) -> list[Case]:
     cases = []
     for factor in scales:
         for path in list_images(images or root / "Set5"):
@@ -114,14 +152,28 @@ def sr_cases(root: Path, scales: list[int], crop: int | None = None, images: Pat
             small = bicubic_resize(clean, (clean.shape[0] // factor, clean.shape[1] // factor))
             small = np.round(np.clip(small, 0, 1) * 255) / 255  # stored in 8 bits, as the paper's
             figures = {} if images else {**published.SR_IMAGE.get((factor, path.stem), {})}
-            cases.append(Case("sr", path.stem, f"x{factor}", clean, small.astype(np.float32),
-                              factor=factor, published=figures))
+            cases.append(
+                Case(
+                    "sr",
+                    path.stem,
+                    f"x{factor}",
+                    clean,
+                    small.astype(np.float32),
+                    factor=factor,
+                    published=figures,
+                )
+            )
     return cases
 
 
-def denoise_cases(root: Path, sigmas: list[float], crop: int | None = None, images: Path | None = None) -> list[Case]:
-    paths = list_images(images) if images else [root / "dip/denoising/F16_GT.png"] + [
-        root / f"Kodak24/kodim{n:02d}.png" for n in (1, 2, 3, 12)]
+def denoise_cases(
+    root: Path, sigmas: list[float], crop: int | None = None, images: Path | None = None
+) -> list[Case]:
+    paths = (
+        list_images(images)
+        if images
+        else [root / "dip/denoising/F16_GT.png"] + [root / f"Kodak24/kodim{n:02d}.png" for n in (1, 2, 3, 12)]
+    )
     cases = []
     for sigma in sigmas:
         for path in paths:
@@ -130,7 +182,9 @@ def denoise_cases(root: Path, sigmas: list[float], crop: int | None = None, imag
             rng = np.random.default_rng(_seed(name, int(sigma * 100)))
             noisy = np.clip(clean + rng.normal(0, sigma / 255, clean.shape), 0, 1).astype(np.float32)
             figures = {} if images else published.DENOISE_IMAGE.get((int(sigma), name), {})
-            cases.append(Case("denoise", name, f"σ{sigma:g}", clean, noisy, sigma=sigma, published=dict(figures)))
+            cases.append(
+                Case("denoise", name, f"σ{sigma:g}", clean, noisy, sigma=sigma, published=dict(figures))
+            )
     return cases
 
 
@@ -144,7 +198,9 @@ def inpaint_cases(root: Path, crop: int | None = None, images: Path | None = Non
         clean = _load(path, crop)
         keep = np.random.default_rng(_seed(name)).random(clean.shape[:2]) < 0.5
         figures = {} if images else published.INPAINT_IMAGE.get(name, {})
-        cases.append(Case("inpaint", name, "50%", clean, _masked(clean, keep), mask=keep, published=dict(figures)))
+        cases.append(
+            Case("inpaint", name, "50%", clean, _masked(clean, keep), mask=keep, published=dict(figures))
+        )
     if not images:
         clean = _load(root / "dip/inpainting/kate.png", crop)
         mask = _load(root / "dip/inpainting/kate_mask.png", crop) >= 0.5

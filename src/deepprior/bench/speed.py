@@ -6,34 +6,23 @@ copy of every weight each step) and deepprior's loop on the same input size and 
 Each implementation runs in a process of its own (process-wide settings such as deepprior's
 allocator tuning must not help the baseline) and the processes are timed in alternating rounds.
 """
+
 from __future__ import annotations
 
 import multiprocessing
 import statistics
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..methods.dip import DIPFit
-from ..presets import get_preset
 from ..problem import Problem
+from ..registry import get_preset
+from ..runtime import matmul_peak
 from .reference_skip import reference_skip
-
-
-def matmul_peak(n: int = 2048, repeats: int = 10) -> float:
-    """FLOP/s of a large float32 matrix product (into a preallocated result, so that no page
-    faults are timed): the practical peak of this machine, best of three."""
-    a, b, c = torch.randn(n, n), torch.randn(n, n), torch.empty(n, n)
-    torch.matmul(a, b, out=c)
-    best = 0.0
-    for _ in range(3):
-        start = time.perf_counter()
-        for _ in range(repeats):
-            torch.matmul(a, b, out=c)
-        best = max(best, 2 * n**3 * repeats / (time.perf_counter() - start))
-    return best
 
 
 def _baseline_step(size: int, lr: float, reg_noise_std: float) -> Callable[[], None]:
@@ -48,9 +37,10 @@ def _baseline_step(size: int, lr: float, reg_noise_std: float) -> Callable[[], N
         out = net(z + torch.randn_like(z) * reg_noise_std)
         loss = torch.mean((out - y) ** 2)
         loss.backward()
-        loss.item()                                                  # sync every step
+        loss.item()  # sync every step
         kept[:] = [p.detach().cpu() for p in net.parameters()]  # the notebook's backtracking copy
         optimizer.step()
+
     return step
 
 
@@ -77,8 +67,13 @@ def _worker(connection, name: str, size: int, warmup: int) -> None:
         connection.send((time.perf_counter() - start) / count)
 
 
-def measure_speed(size: int = 256, rounds: int = 4, per_round: int = 2, warmup: int = 1,
-                  presets: tuple[str, ...] = ("paper", "fast")) -> list[dict[str, Any]]:
+def measure_speed(
+    size: int = 256,
+    rounds: int = 4,
+    per_round: int = 2,
+    warmup: int = 1,
+    presets: tuple[str, ...] = ("paper", "fast"),
+) -> list[dict[str, Any]]:
     """Seconds per denoising step at ``size``² for the baseline and each preset, in one run.
 
     Each row: name, GFLOP per step, median seconds per step over ``rounds`` rounds of
@@ -86,7 +81,7 @@ def measure_speed(size: int = 256, rounds: int = 4, per_round: int = 2, warmup: 
     machine's drift falls on all alike), fraction of the matmul peak, and ``speedup`` =
     baseline seconds ÷ this row's seconds (the baseline runs the paper's net and configuration).
     """
-    peak = matmul_peak()
+    peak = matmul_peak(torch.device("cpu"), 2048, 10)
     names = ("baseline", *presets)
     context = multiprocessing.get_context("spawn")
     pipes, workers = {}, []
@@ -108,6 +103,16 @@ def measure_speed(size: int = 256, rounds: int = 4, per_round: int = 2, warmup: 
     for worker in workers:
         worker.join()
     seconds = {name: statistics.median(values) for name, values in times.items()}
-    return [{"name": name, "size": size, "threads": torch.get_num_threads(), "gflop_per_step": flops[name] / 1e9,
-             "s_per_step": seconds[name], "peak_fraction": flops[name] / seconds[name] / peak,
-             "peak_gflops": peak / 1e9, "speedup": seconds["baseline"] / seconds[name]} for name in names]
+    return [
+        {
+            "name": name,
+            "size": size,
+            "threads": torch.get_num_threads(),
+            "gflop_per_step": flops[name] / 1e9,
+            "s_per_step": seconds[name],
+            "peak_fraction": flops[name] / seconds[name] / peak,
+            "peak_gflops": peak / 1e9,
+            "speedup": seconds["baseline"] / seconds[name],
+        }
+        for name in names
+    ]

@@ -7,10 +7,10 @@ Host–device synchronisation happens only every ``check_every`` steps (loss his
 backtracking decision) or when a callback asks for a value; weights are never copied to the host
 during a run (the good-weights snapshot stays on the device).
 """
+
 from __future__ import annotations
 
 import copy
-import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +24,7 @@ from ..errors import InputError
 from ..losses import masked_l2
 from ..metrics import psnr_tensor
 from ..problem import Problem, Result
-from ..runtime import check_memory, keep_freed_memory, seed_everything, training_bytes
+from ..runtime import Cost, flops, training_bytes
 from .loop import StepLoop, host_image
 
 INPUTS = ("noise", "meshgrid", "guide")
@@ -80,46 +80,26 @@ class DIPFit(StepLoop):
     ``last_psnr`` (from the latest check), ``history``; they may set ``stop = True``.
     """
 
-    def __init__(self, problem: Problem, config: DIPConfig, device: str | torch.device = "cpu"):
-        self.problem, self.config = problem, config
-        super().__init__()
-        self.device = torch.device(device)
-        seed_everything(config.seed)
-        height, width = problem.size
-        in_channels = {"noise": config.input_channels, "meshgrid": 2,
-                       "guide": problem.guide.shape[1] if problem.guide is not None else 0}[config.input]
-        if config.input == "guide" and problem.guide is None:
-            raise InputError("input 'guide' needs a guide image in the problem")
-        net = nets.build(config.net, in_channels, problem.channels, config.net_params)
-        m, low = net.multiple, net.min_size
-        padded = (max(math.ceil(height / m) * m, low), max(math.ceil(width / m) * m, low))
-        self._crop = ((padded[0] - height) // 2, (padded[1] - width) // 2, height, width)
-        stride = getattr(net, "code_stride", 1)  # the Deep Decoder's code is coarser than the image
-        if stride > 1 and config.input != "noise":
-            raise InputError(f"the {config.net} net starts from a random code: its input must be 'noise'")
-        code = (padded[0] // stride, padded[1] // stride)
-        n_params = sum(p.numel() for p in net.parameters())
-        needed = training_bytes(copy.deepcopy(net), (1, in_channels, *code), probe=max(low, 64) // stride)
-        check_memory(needed + 16 * n_params, self.device, f"a {width}×{height} fit of the {config.net} net")
+    method = "dip"
 
-        keep_freed_memory(self.device)  # no page faults for the same buffers every step
-        self.net = net.to(self.device)
+    def __init__(self, problem: Problem, config: DIPConfig, device: str | torch.device = "cpu"):
+        self.problem = problem
+        height, width = problem.size
+        super().__init__(
+            config, device, dip_cost(problem, config).bytes, f"a {width}×{height} fit of the {config.net} net"
+        )
+        net, in_channels, code, self._crop = _generator(problem, config)
+        self.adopt(net)
         self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
         self.z = self._input_code(in_channels, code)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr)
         self.y = problem.y.to(self.device)
         self.reference = problem.reference.to(self.device) if problem.reference is not None else None
         self.operator = problem.operator.to(self.device)
         self.held = self._held_out_pixels()
-        self.iteration = 0
         self.ema: torch.Tensor | None = None
         self.output: torch.Tensor | None = None
-        self.history: dict[str, list] = {"loss": [], "seconds": [], "psnr": [], "psnr_output": [],
-                                         "backtracks": []}
-        self.last_loss = math.nan
-        self.last_psnr = math.nan
+        self.history.update(psnr_output=[], backtracks=[])
         self.last_holdout = math.nan
-        self._pending: list[torch.Tensor] = []
         self.chosen: tuple[int, torch.Tensor] | None = None
         self._good = self._snapshot()
         self._good_loss = math.inf
@@ -137,7 +117,9 @@ class DIPFit(StepLoop):
     def _input_code(self, channels: int, size: tuple[int, int]) -> torch.Tensor:
         cfg = self.config
         if cfg.input == "noise":
-            return torch.rand(1, channels, *size, generator=self.generator, device=self.device) * cfg.input_scale
+            return (
+                torch.rand(1, channels, *size, generator=self.generator, device=self.device) * cfg.input_scale
+            )
         if cfg.input == "meshgrid":
             ys = torch.linspace(0, 1, size[0], device=self.device)
             xs = torch.linspace(0, 1, size[1], device=self.device)
@@ -158,7 +140,7 @@ class DIPFit(StepLoop):
         if cfg.reg_noise_std > 0:
             z = z + torch.randn(z.shape, generator=self.generator, device=self.device) * cfg.reg_noise_std
         top, left, height, width = self._crop
-        out = self.net(z)[..., top:top + height, left:left + width]
+        out = self.net(z)[..., top : top + height, left : left + width]
         if self.held is None:
             loss = self.problem.loss(self.operator(out), self.y)
         else:
@@ -172,7 +154,7 @@ class DIPFit(StepLoop):
             self.ema = self.output.clone()
         else:
             self.ema.lerp_(self.output, 1 - cfg.ema)
-        self._pending.append(loss.detach())
+        self.record(loss)
         self.iteration += 1
         if self.iteration % cfg.check_every == 0 or self.iteration == cfg.iters:
             self._check()
@@ -185,10 +167,9 @@ class DIPFit(StepLoop):
         if self.held is not None:
             with torch.no_grad():
                 extra.append(masked_l2(self.operator(self.image), self.y, self.held))
-        values = torch.stack(self._pending + extra).tolist()
-        losses = values[:len(self._pending)]
-        self._pending.clear()
-        self.history["loss"] += losses
+        window = len(self._pending)
+        values = self.flush_losses(extra)
+        losses = self.history["loss"][-window:]
         if self.held is not None:
             self.last_holdout = values.pop()
             self.history.setdefault("holdout", []).append([self.iteration, self.last_holdout])
@@ -196,9 +177,12 @@ class DIPFit(StepLoop):
             self.history["psnr"].append([self.iteration, values[-2]])
             self.history["psnr_output"].append([self.iteration, values[-1]])
             self.last_psnr = values[-2]
-        self.last_loss = losses[-1]
         worst = max(losses) if all(map(math.isfinite, losses)) else math.inf
-        limit = self._good_loss * 10 ** (self.config.backtrack_db / 10) if self.config.backtrack_db > 0 else math.inf
+        limit = (
+            self._good_loss * 10 ** (self.config.backtrack_db / 10)
+            if self.config.backtrack_db > 0
+            else math.inf
+        )
         if worst > limit or not math.isfinite(worst):
             self._restore(self._good)
             self.history["backtracks"].append(self.iteration)
@@ -208,9 +192,11 @@ class DIPFit(StepLoop):
 
     def _snapshot(self) -> dict[str, Any]:
         """Weights, optimizer state and average, copied on the device."""
-        return {"net": copy.deepcopy(self.net.state_dict()),
-                "optimizer": copy.deepcopy(self.optimizer.state_dict()),
-                "ema": None if self.ema is None else self.ema.clone()}
+        return {
+            "net": copy.deepcopy(self.net.state_dict()),
+            "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+            "ema": None if self.ema is None else self.ema.clone(),
+        }
 
     def _restore(self, snapshot: dict[str, Any]) -> None:
         # Copies, so that later steps never write into the snapshot (load_state_dict may alias).
@@ -220,33 +206,27 @@ class DIPFit(StepLoop):
         self.optimizer.zero_grad(set_to_none=True)
 
     # ----------------------------------------------------------------------------- checkpoints
-    def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue this run bit for bit (CPU)."""
-        return {"iteration": self.iteration, "net": self.net.state_dict(),
-                "optimizer": self.optimizer.state_dict(), "ema": self.ema, "output": self.output,
-                "z": self.z, "generator": self.generator.get_state(),
-                "pending": [t.clone() for t in self._pending], "good": self._good,
-                "good_loss": self._good_loss, "history": self.history, "elapsed": self._elapsed,
-                "config": dataclasses.asdict(self.config)}
+    def extra_state(self) -> dict[str, Any]:
+        return {
+            "ema": self.ema,
+            "output": self.output,
+            "z": self.z,
+            "generator": self.generator.get_state(),
+            "good": self._good,
+            "good_loss": self._good_loss,
+        }
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.check_same_config(state)
+    def load_extra_state(self, state: dict[str, Any]) -> None:
         if state["z"].shape != self.z.shape:
             raise InputError("the checkpoint was made for an image of another size")
         to = self.device
-        self.iteration = state["iteration"]
-        self.net.load_state_dict(state["net"])
-        self.optimizer.load_state_dict(state["optimizer"])
         self.ema = None if state["ema"] is None else state["ema"].to(to)
         self.output = None if state["output"] is None else state["output"].to(to)
         self.z = state["z"].to(to)
         self.generator.set_state(state["generator"])
-        self._pending = [t.to(to) for t in state["pending"]]
         good_ema = state["good"]["ema"]
         self._good = {**state["good"], "ema": None if good_ema is None else good_ema.to(to)}
         self._good_loss = state["good_loss"]
-        self.history = state["history"]
-        self._elapsed = state["elapsed"]
 
     # ----------------------------------------------------------------------------- the run
     def flush(self) -> None:
@@ -262,14 +242,55 @@ class DIPFit(StepLoop):
         stopping picks its best iterate this way)."""
         self.chosen = (iteration, image)
 
+    @staticmethod
+    def cost(problem: Problem, config: DIPConfig) -> Cost:
+        """FLOPs and peak memory of this run (``dip_cost``)."""
+        return dip_cost(problem, config)
+
     def result(self) -> Result:
-        config = dataclasses.asdict(self.config)
-        config.update(method="dip", device=str(self.device), size=list(self.problem.size))
-        if self.chosen is not None:
-            config["returned_iteration"] = self.chosen[0]
-        image = host_image(self.image if self.chosen is None else self.chosen[1])
-        return Result(image=image, history=self.history, config=config,
-                      iterations=self.iteration, seconds=self._elapsed, interrupted=self.interrupted)
+        chosen = {} if self.chosen is None else {"returned_iteration": self.chosen[0]}
+        return self.fit_result(self.image if self.chosen is None else self.chosen[1], **chosen)
+
+
+def _generator(problem: Problem, config: DIPConfig) -> tuple[torch.nn.Module, int, tuple[int, int], tuple]:
+    """The generator of ``config`` for ``problem``: the net, its input channels, the input code's
+    (h, w) and the crop (top, left, height, width) from the net's padded output to the image."""
+    height, width = problem.size
+    in_channels = {
+        "noise": config.input_channels,
+        "meshgrid": 2,
+        "guide": problem.guide.shape[1] if problem.guide is not None else 0,
+    }[config.input]
+    if config.input == "guide" and problem.guide is None:
+        raise InputError("input 'guide' needs a guide image in the problem")
+    net = nets.build(config.net, in_channels, problem.channels, config.net_params)
+    m, low = net.multiple, net.min_size
+    padded = (max(math.ceil(height / m) * m, low), max(math.ceil(width / m) * m, low))
+    crop = ((padded[0] - height) // 2, (padded[1] - width) // 2, height, width)
+    stride = getattr(net, "code_stride", 1)  # the Deep Decoder's code is coarser than the image
+    if stride > 1 and config.input != "noise":
+        raise InputError(f"the {config.net} net starts from a random code: its input must be 'noise'")
+    return net, in_channels, (padded[0] // stride, padded[1] // stride), crop
+
+
+# The share of the machine's matmul peak a DIP step reaches on the CPU (``deepprior bench speed``
+# at 256²: the fast preset 26 %, the paper's net 51 %); the cost model's time estimate uses it.
+DIP_EFFICIENCY = 0.26
+
+
+def dip_cost(problem: Problem, config: DIPConfig) -> Cost:
+    """The cost of a DIP run: FLOPs of ``config.iters`` steps and the peak memory of one step
+    (activations saved for the backward pass, plus weights, gradients and Adam's moments)."""
+    net, in_channels, code, _crop = _generator(problem, config)
+    stride = getattr(net, "code_stride", 1)
+    probe = max(net.min_size, 64) // stride
+    shape = (1, in_channels, *code)
+    n_params = sum(p.numel() for p in net.parameters())
+    return Cost(
+        flops=config.iters * flops(net, shape, probe),
+        bytes=training_bytes(net, shape, probe=probe) + 16 * n_params,
+        efficiency=DIP_EFFICIENCY,
+    )
 
 
 def pad_to(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

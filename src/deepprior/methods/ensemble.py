@@ -1,7 +1,8 @@
 """The 8 flips/rotations of an image, and a network's output averaged over them."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

@@ -1,18 +1,24 @@
-"""The step loop that every iterative method shares: callbacks, timing and a clean Ctrl-C.
+"""The step loop that every iterative method shares: device, seeding, the memory check, the
+optimizer, the loss history, callbacks, timing, one checkpoint schema and a clean Ctrl-C.
 
-A method subclasses ``StepLoop`` and provides ``step()`` (one optimisation step that advances
-``iteration``), ``result()``, ``state_dict()``/``load_state_dict()`` (checkpoints that resume bit
-for bit), and optionally ``flush()`` (work left after the last step). Callbacks
-(see ``deepprior.callbacks``) see the method object and may set ``stop = True``.
+A method subclasses ``StepLoop``, sets ``method`` (its name in configs and checkpoints) and
+``free`` (the configuration fields a resumed run may change), calls ``StepLoop.__init__`` with
+its memory estimate before it builds its network (the seeding comes right after the check), and
+provides ``step()`` (one optimisation step that advances ``iteration``), ``result()``, and
+``extra_state()``/``load_extra_state()`` for whatever else a checkpoint must hold to resume bit
+for bit. Callbacks (see ``deepprior.callbacks``) see the method object and may set ``stop = True``.
 """
+
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import signal
 import threading
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import torch
@@ -20,42 +26,119 @@ import torch
 from ..errors import InputError
 from ..imageio import atomic_path
 from ..problem import Result
+from ..runtime import check_memory, keep_freed_memory, seed_everything
+
+CHECKPOINT_FORMAT = "deepprior.checkpoint"
+CHECKPOINT_VERSION = 2
 
 
 class StepLoop:
-    """State the loop and the callbacks rely on: ``config.iters``, ``iteration``, ``history``
-    (``seconds`` per step), ``stop``, ``interrupted``."""
+    """State the loop and the callbacks rely on: ``config`` (with ``iters`` and ``seed``),
+    ``device``, ``iteration``, ``history`` (``loss`` and ``seconds`` per step, ``psnr`` as
+    [step, dB] pairs), ``last_loss``, ``last_psnr``, ``stop``, ``interrupted``."""
 
-    config: Any
-    iteration: int
-    history: dict[str, list]
+    method = ""
+    free: tuple[str, ...] = ("iters",)
 
-    def __init__(self) -> None:
+    def __init__(self, config: Any, device: str | torch.device, needed_bytes: int, what: str):
+        """Refuse the run if ``needed_bytes`` do not fit on ``device`` (``what``: the run in
+        words, for the message), then seed every generator from ``config.seed``."""
+        self.config = config
+        self.device = torch.device(device)
+        check_memory(needed_bytes, self.device, what)
+        seed_everything(config.seed)
+        self.iteration = 0
+        self.history: dict[str, list] = {"loss": [], "seconds": [], "psnr": []}
+        self.last_loss = math.nan
+        self.last_psnr = math.nan
         self.stop = False
         self.interrupted = False
         self._elapsed = 0.0
+        self._pending: list[torch.Tensor] = []
+
+    def adopt(self, net: torch.nn.Module, **adam: Any) -> torch.nn.Module:
+        """Move ``net`` to the device and give it an Adam optimizer (``adam``: its options, the
+        config's ``lr`` by default); on the CPU, freed buffers are kept for the next step."""
+        keep_freed_memory(self.device)  # no page faults for the same buffers every step
+        self.net = net.to(self.device)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), **{"lr": self.config.lr, **adam})
+        return self.net
 
     def step(self) -> None:
         raise NotImplementedError
 
+    def record(self, loss: torch.Tensor) -> None:
+        """Keep a step's loss on the device until the next ``flush_losses`` (no synchronisation)."""
+        self._pending.append(loss.detach())
+
+    def flush_losses(self, extra: list[torch.Tensor] = ()) -> list[float]:
+        """Move the pending losses to ``history["loss"]`` in one synchronisation, with ``extra``
+        scalars read in the same transfer; returns those extra values."""
+        if not self._pending and not extra:
+            return []
+        values = torch.stack([t.float() for t in self._pending + list(extra)]).tolist()
+        losses, rest = values[: len(self._pending)], values[len(self._pending) :]
+        self._pending.clear()
+        if losses:
+            self.history["loss"] += losses
+            self.last_loss = losses[-1]
+        return rest
+
     def flush(self) -> None:
         """Called once after the last step and the callbacks' ``on_end``."""
+        self.flush_losses()
 
     def result(self) -> Result:
         raise NotImplementedError
 
+    def extra_state(self) -> dict[str, Any]:
+        """What a checkpoint holds besides the common state (``state_dict``)."""
+        return {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore what ``extra_state`` saved."""
+
     def state_dict(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """Everything needed to continue this run bit for bit, as plain data and tensors."""
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            "method": self.method,
+            "config": dataclasses.asdict(self.config),
+            "iteration": self.iteration,
+            "net": self.net.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "pending": [t.clone() for t in self._pending],
+            "history": self.history,
+            "elapsed": self._elapsed,
+            **self.extra_state(),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        raise NotImplementedError
-
-    def check_same_config(self, state: dict[str, Any], free: tuple[str, ...] = ("iters",)) -> None:
-        """Refuse a checkpoint whose configuration differs from ours in a field outside ``free``."""
+        """Continue from ``state``; refuses one of another method, version or configuration."""
+        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+            raise InputError("not a deepprior checkpoint")
+        if state.get("version") != CHECKPOINT_VERSION:
+            raise InputError(
+                f"the checkpoint has format version {state.get('version')}; this deepprior "
+                f"reads version {CHECKPOINT_VERSION}"
+            )
+        if state.get("method") != self.method:
+            raise InputError(
+                f"the checkpoint was written by a {state.get('method')} run, not a {self.method} one"
+            )
         ours = dataclasses.asdict(self.config)
-        changed = sorted(k for k in ours if k not in free and state["config"].get(k) != ours[k])
+        changed = sorted(k for k in ours if k not in self.free and state["config"].get(k) != ours[k])
         if changed:
             raise InputError(f"the checkpoint was made with a different configuration ({', '.join(changed)})")
+        self.load_extra_state(state)
+        self.iteration = state["iteration"]
+        self.net.load_state_dict(state["net"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self._pending = [t.to(self.device) for t in state["pending"]]
+        self.history, self._elapsed = state["history"], state["elapsed"]
+        self.last_loss = self.history["loss"][-1] if self.history["loss"] else math.nan
+        self.last_psnr = self.history["psnr"][-1][1] if self.history["psnr"] else math.nan
 
     def save(self, path: str | os.PathLike) -> None:
         """Write a checkpoint (``state_dict``) atomically: temporary file, then rename."""
@@ -63,8 +146,14 @@ class StepLoop:
             torch.save(self.state_dict(), tmp)
 
     def load(self, path: str | os.PathLike) -> None:
-        # On the CPU first: generator states must stay CPU tensors; the rest is moved on load.
-        self.load_state_dict(torch.load(path, map_location="cpu", weights_only=False))
+        """Continue from a checkpoint file (loaded without unpickling code: tensors and plain data)."""
+        try:  # on the CPU first: generator states must stay CPU tensors; the rest is moved on load
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except FileNotFoundError:
+            raise InputError(f"no checkpoint at '{path}'") from None
+        except Exception as exc:  # noqa: BLE001 - any unpickling failure means "not our file"
+            raise InputError(f"'{path}' is not a deepprior checkpoint ({exc.__class__.__name__})") from None
+        self.load_state_dict(state)
 
     def run(self, callbacks: Iterable = ()) -> Result:
         """Step until ``config.iters`` or a callback sets ``stop``; Ctrl-C stops cleanly after the
@@ -84,6 +173,20 @@ class StepLoop:
             getattr(cb, "on_end", _nothing)(self)
         self.flush()
         return self.result()
+
+    def fit_result(self, image: torch.Tensor, **config: Any) -> Result:
+        """The Result of a single-image fit: ``image`` (1, C, H, W) on the host and the exact
+        configuration with the method, device, size and ``config``'s extra entries."""
+        described = dataclasses.asdict(self.config)
+        described.update(method=self.method, device=str(self.device), size=list(self.problem.size), **config)
+        return Result(
+            image=host_image(image),
+            history=self.history,
+            config=described,
+            iterations=self.iteration,
+            seconds=self._elapsed,
+            interrupted=self.interrupted,
+        )
 
 
 def host_image(image: torch.Tensor) -> np.ndarray:

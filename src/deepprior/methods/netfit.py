@@ -1,10 +1,9 @@
 """What the single-image training methods share (Zero-Shot Noise2Noise, ZSSR): one network
 trained with Adam on examples drawn from the observation itself, a lazily computed estimate, loss
 and PSNR histories, and checkpoints that resume bit for bit."""
+
 from __future__ import annotations
 
-import dataclasses
-import math
 from typing import Any
 
 import numpy as np
@@ -13,53 +12,67 @@ import torch
 from ..errors import InputError
 from ..metrics import psnr_tensor
 from ..problem import Problem, Result
-from ..runtime import check_memory, keep_freed_memory, seed_everything, training_bytes
+from ..runtime import Cost, flops, training_bytes
 from .loop import StepLoop, host_image
 
 
 class NetFit(StepLoop):
-    """Subclasses set ``method`` (its name in configs and checkpoints) and ``free`` (config fields
-    a resumed run may change), build their net in ``make_net`` and provide ``learning_rate()``,
-    ``loss()`` (one step's training loss) and ``compute_image()`` (the current estimate); they
-    may override ``memory_probe`` (a loss like a step's, for the memory check).
+    """Subclasses set ``method``, ``free`` (see ``StepLoop``) and ``efficiency`` (the share of the
+    matmul peak they reach, for the cost model), build their net in ``make_net``, give the shape of
+    one step's input in ``training_shape`` and the FLOPs of the final estimate in
+    ``inference_flops``, and provide ``learning_rate()``, ``loss()`` (one step's training loss)
+    and ``compute_image()`` (the current estimate); they may override ``memory_probe`` (a loss like
+    a step's, for the memory estimate).
 
     Callbacks see ``iteration``, ``config``, ``image`` (the current estimate, (1, C, H, W) in
     [0, 1], computed on demand), ``last_loss``, ``last_psnr``, ``reference`` and ``history``.
     """
 
-    method = ""
     free: tuple[str, ...] = ("iters", "tile")
+    efficiency = 0.1
 
-    def __init__(self, problem: Problem, config: Any, device: str | torch.device,
-                 training_input: tuple[int, ...], what: str):
-        """training_input: the shape of one step's input, to check that its memory fits; what:
-        the run in words, for that check's message."""
-        super().__init__()
-        self.problem, self.config = problem, config
-        self.device = torch.device(device)
-        seed_everything(config.seed)
-        net = self.make_net()
-        check_memory(training_bytes(lambda x: self.memory_probe(net, x), training_input, probe=32), self.device, what)
-        keep_freed_memory(self.device)  # no page faults for the same buffers every step
-        self.net = net.to(self.device)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr)
+    def __init__(self, problem: Problem, config: Any, device: str | torch.device, what: str):
+        """what: the run in words, for the memory check's message."""
+        self.problem = problem
+        super().__init__(config, device, self.cost(problem, config).bytes, what)
+        self.adopt(self.make_net(problem, config))
         self.generator = torch.Generator().manual_seed(config.seed)
         self.y = problem.y.to(self.device)
         self.reference = problem.reference.to(self.device) if problem.reference is not None else None
-        self.iteration = 0
-        self.history: dict[str, list] = {"loss": [], "seconds": [], "psnr": []}
-        self.last_loss = math.nan
-        self.last_psnr = math.nan
-        self._pending: list[torch.Tensor] = []
         self._estimate: tuple[int, torch.Tensor] | None = None
         self._psnr_every = max(1, config.iters // 20)
 
-    def make_net(self) -> torch.nn.Module:
+    @staticmethod
+    def make_net(problem: Problem, config: Any) -> torch.nn.Module:
         raise NotImplementedError
 
-    def memory_probe(self, net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def training_shape(problem: Problem, config: Any) -> tuple[int, int, int, int]:
+        """(B, C, H, W) of one step's training input."""
+        raise NotImplementedError
+
+    @staticmethod
+    def inference_flops(problem: Problem, config: Any, net: torch.nn.Module) -> float:
+        """FLOPs of computing the final estimate."""
+        raise NotImplementedError
+
+    @staticmethod
+    def memory_probe(net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
         """A loss like a step's on input ``x``, to measure the memory a step needs."""
         return net(x).sum()
+
+    @classmethod
+    def cost(cls, problem: Problem, config: Any) -> Cost:
+        """FLOPs of the training steps and the final estimate; memory of one training step."""
+        net = cls.make_net(problem, config)
+        shape = cls.training_shape(problem, config)
+        step = flops(lambda x: cls.memory_probe(net, x), shape, probe=32)
+        needed = training_bytes(lambda x: cls.memory_probe(net, x), shape, probe=32)
+        return Cost(
+            flops=config.iters * step + cls.inference_flops(problem, config, net),
+            bytes=needed,
+            efficiency=cls.efficiency,
+        )
 
     def learning_rate(self) -> float:
         raise NotImplementedError
@@ -77,21 +90,14 @@ class NetFit(StepLoop):
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        self._pending.append(loss.detach())
+        self.record(loss)
         self.iteration += 1
         last = self.iteration == self.config.iters
         if self.iteration % 50 == 0 or last:
-            self.flush()
+            self.flush_losses()
         if self.reference is not None and (self.iteration % self._psnr_every == 0 or last):
             self.last_psnr = float(psnr_tensor(self.image, self.reference))
             self.history["psnr"].append([self.iteration, self.last_psnr])
-
-    def flush(self) -> None:
-        """Move the pending losses to the history (one synchronisation)."""
-        if self._pending:
-            self.history["loss"] += torch.stack(self._pending).tolist()
-            self._pending.clear()
-            self.last_loss = self.history["loss"][-1]
 
     @property
     def image(self) -> torch.Tensor:
@@ -104,28 +110,13 @@ class NetFit(StepLoop):
         """The current estimate on the host: (H, W, C) float32 in [0, 1]."""
         return host_image(self.image)
 
-    def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue this run bit for bit (CPU)."""
-        self.flush()
-        return {"iteration": self.iteration, "net": self.net.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "generator": self.generator.get_state(), "history": self.history, "elapsed": self._elapsed,
-                "config": dataclasses.asdict(self.config), "size": list(self.problem.size), "method": self.method}
+    def extra_state(self) -> dict[str, Any]:
+        return {"generator": self.generator.get_state(), "size": list(self.problem.size)}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        if state.get("method") != self.method:
-            raise InputError(f"the checkpoint was not written by a {self.method} run")
-        self.check_same_config(state, free=self.free)
+    def load_extra_state(self, state: dict[str, Any]) -> None:
         if state["size"] != list(self.problem.size):
             raise InputError("the checkpoint was made for an image of another size")
-        self.iteration = state["iteration"]
-        self.net.load_state_dict(state["net"])
-        self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"])
-        self.history, self._elapsed = state["history"], state["elapsed"]
-        self.last_loss = self.history["loss"][-1] if self.history["loss"] else math.nan
 
     def result(self) -> Result:
-        config = dataclasses.asdict(self.config)
-        config.update(method=self.method, device=str(self.device), size=list(self.problem.size))
-        return Result(image=self.estimate(), history=self.history, config=config,
-                      iterations=self.iteration, seconds=self._elapsed, interrupted=self.interrupted)
+        return self.fit_result(self.image)

@@ -14,6 +14,7 @@ they learned (the README's Noise2Noise results compare the two on Set12).
 Under ``torchrun`` the training is data-parallel (``DistributedDataParallel``; each process
 draws its own crops, rank 0 validates and writes files).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -32,7 +33,7 @@ from ..imageio import atomic_path
 from ..losses import annealed_l0, l1, l2, masked_l2
 from ..metrics import psnr_tensor
 from ..noise import NoiseModel, parse_noise
-from ..runtime import check_memory, keep_freed_memory, seed_everything, training_bytes
+from ..runtime import training_bytes
 from ..trainingdata import TrainingSet
 from .loop import StepLoop
 from .tiles import tiled, windowed
@@ -80,8 +81,8 @@ class N2NConfig:
             raise InputError(f"unknown loss {self.loss!r}; choose one of {', '.join(TRAINING_LOSSES)}")
         if min(self.iters, self.batch, self.val_every) < 1 or not 0 <= self.rampdown <= 1:
             raise InputError("iters, batch and val_every must be positive and rampdown in [0, 1]")
-        if self.crop < 2 ** self.depth:
-            raise InputError(f"crop must be at least 2**depth = {2 ** self.depth} pixels, got {self.crop}")
+        if self.crop < 2**self.depth:
+            raise InputError(f"crop must be at least 2**depth = {2**self.depth} pixels, got {self.crop}")
 
     @property
     def noise_model(self) -> NoiseModel:
@@ -101,8 +102,9 @@ def learning_rate(config: N2NConfig, iteration: int) -> float:
     return config.lr * 0.5 * (1 + math.cos(math.pi * (progress - start) / config.rampdown))
 
 
-def training_loss(name: str, prediction: torch.Tensor, target: torch.Tensor, known: torch.Tensor,
-                  progress: float) -> torch.Tensor:
+def training_loss(
+    name: str, prediction: torch.Tensor, target: torch.Tensor, known: torch.Tensor, progress: float
+) -> torch.Tensor:
     """The loss ``name`` at ``progress`` in [0, 1] of the run (γ of l0 goes linearly 2 → 0)."""
     if name == "l2":
         return l2(prediction, target)
@@ -124,7 +126,7 @@ class Validation:
     clean: list[torch.Tensor] | None
 
     @classmethod
-    def build(cls, data: TrainingSet, config: N2NConfig) -> "Validation":
+    def build(cls, data: TrainingSet, config: N2NConfig) -> Validation:
         """Each image corrupted at the noise's test level (seeded), or the first two frames of
         each burst; each (1, C, H, W)."""
         noise = config.noise_model.at(config.noise_model.test)
@@ -141,7 +143,9 @@ class Validation:
             target, mask = noise.corrupt(frames[0][None], [noise.test], rng)
             inputs.append(torch.from_numpy(noisy))
             targets.append(torch.from_numpy(target) if config.targets == "noisy" else first)
-            known.append(torch.from_numpy(mask) if config.targets == "noisy" else torch.ones_like(first[:, :1]))
+            known.append(
+                torch.from_numpy(mask) if config.targets == "noisy" else torch.ones_like(first[:, :1])
+            )
             clean.append(first)
         return cls(inputs, targets, known, None if data.real_pairs else clean)
 
@@ -154,49 +158,54 @@ class N2NTraining(StepLoop):
     far), ``history`` and ``is_main`` (rank 0).
     """
 
-    def __init__(self, data: TrainingSet, config: N2NConfig, validation: Validation | None = None,
-                 device: str | torch.device = "cpu"):
-        super().__init__()
+    method = "n2n-training"
+    free = ("iters", "val_every")
+
+    def __init__(
+        self,
+        data: TrainingSet,
+        config: N2NConfig,
+        validation: Validation | None = None,
+        device: str | torch.device = "cpu",
+    ):
         if data.real_pairs and config.targets == "clean":
             raise InputError("clean targets need clean images (--images), not real noisy pairs")
         data.check_crop(config.crop)
-        self.data, self.config, self.validation = data, config, validation
-        self.device = torch.device(device)
+        shape = (config.batch, data.channels, config.crop, config.crop)
+        super().__init__(
+            config, device, training_bytes(_unet(data.channels, config), shape), "Noise2Noise training"
+        )
+        self.data, self.validation = data, validation
         self.noise = config.noise_model
         self.loss_name = config.loss_name
         self.distributed = dist.is_available() and dist.is_initialized()
         self.rank = dist.get_rank() if self.distributed else 0
         self.is_main = self.rank == 0
-        seed_everything(config.seed)
-        self.net = nets.build("unet", data.channels, data.channels, {"width": config.width, "depth": config.depth})
+        net = _unet(data.channels, config)
         if config.init:
-            self._start_from(N2NModel.load(config.init), data.channels)
-        shape = (config.batch, data.channels, config.crop, config.crop)
-        check_memory(training_bytes(self.net, shape), self.device, "Noise2Noise training")
-        keep_freed_memory(self.device)  # no page faults for the same buffers every step
-        self.net.to(self.device)
+            self._start_from(net, N2NModel.load(config.init), data.channels)
+        self.adopt(net, betas=(0.9, 0.99), eps=1e-8)
         self.model = self.net
         if self.distributed:
             from torch.nn.parallel import DistributedDataParallel
+
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.model = DistributedDataParallel(self.net, device_ids=ids)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr, betas=(0.9, 0.99), eps=1e-8)
-        self.iteration = 0
-        self.history: dict[str, list] = {"loss": [], "seconds": [], "psnr": [], "val_loss": []}
-        self.last_loss = self.last_psnr = math.nan
+        self.history["val_loss"] = []
         self.best = -math.inf
         self.validated = self.improved = False
-        self._pending: list[torch.Tensor] = []
 
-    def _start_from(self, model: "N2NModel", channels: int) -> None:
-        """Copy ``model``'s weights into the fresh network (fine-tuning)."""
+    def _start_from(self, net: torch.nn.Module, model: N2NModel, channels: int) -> None:
+        """Copy ``model``'s weights into the fresh network ``net`` (fine-tuning)."""
         cfg = self.config
         theirs = (model.channels, model.info["net"].get("width"), model.info["net"].get("depth"))
         if model.info.get("arch") != "unet" or theirs != (channels, cfg.width, cfg.depth):
-            raise InputError(f"cannot start from '{cfg.init}': it is a {theirs[0]}-channel U-Net of width "
-                             f"{theirs[1]} and depth {theirs[2]}, this run trains a {channels}-channel one of "
-                             f"width {cfg.width} and depth {cfg.depth}")
-        self.net.load_state_dict(model.net.state_dict())
+            raise InputError(
+                f"cannot start from '{cfg.init}': it is a {theirs[0]}-channel U-Net of width "
+                f"{theirs[1]} and depth {theirs[2]}, this run trains a {channels}-channel one of "
+                f"width {cfg.width} and depth {cfg.depth}"
+            )
+        net.load_state_dict(model.net.state_dict())
 
     def batch(self, iteration: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The crops of step ``iteration`` (inputs, targets, known-pixel map of the targets),
@@ -223,19 +232,13 @@ class N2NTraining(StepLoop):
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        self._pending.append(loss.detach())
+        self.record(loss)
         self.iteration += 1
         self.validated = self.improved = False
         if self.iteration % cfg.val_every == 0 or self.iteration == cfg.iters:
-            self.flush()
+            self.flush_losses()
             if self.validation is not None and self.is_main:
                 self.validate()
-
-    def flush(self) -> None:
-        if self._pending:
-            self.history["loss"] += torch.stack(self._pending).float().cpu().tolist()
-            self._pending.clear()
-            self.last_loss = self.history["loss"][-1]
 
     @torch.no_grad()
     def validate(self) -> None:
@@ -261,36 +264,35 @@ class N2NTraining(StepLoop):
 
     def describe(self) -> dict[str, Any]:
         """What a model file records about how its network was made and trained."""
-        return {"arch": "unet", "channels": self.data.channels,
-                "net": {"width": self.config.width, "depth": self.config.depth},
-                "config": dataclasses.asdict(self.config), "loss": self.loss_name,
-                "noise": self.noise.describe(), "real_pairs": self.data.real_pairs,
-                "iterations": self.iteration, "val_psnr": self.last_psnr}
+        return {
+            "arch": "unet",
+            "channels": self.data.channels,
+            "net": {"width": self.config.width, "depth": self.config.depth},
+            "config": dataclasses.asdict(self.config),
+            "loss": self.loss_name,
+            "noise": self.noise.describe(),
+            "real_pairs": self.data.real_pairs,
+            "iterations": self.iteration,
+            "val_psnr": self.last_psnr,
+        }
 
-    def export(self) -> "N2NModel":
+    def export(self) -> N2NModel:
         """The network as it is now, as a model (shares the weights)."""
         return N2NModel(self.net, self.describe())
 
-    def state_dict(self) -> dict[str, Any]:
-        self.flush()
-        return {"method": "n2n", "iteration": self.iteration, "net": self.net.state_dict(),
-                "optimizer": self.optimizer.state_dict(), "history": self.history, "best": self.best,
-                "elapsed": self._elapsed, "config": dataclasses.asdict(self.config)}
+    def extra_state(self) -> dict[str, Any]:
+        return {"best": self.best}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        if state.get("method") != "n2n":
-            raise InputError("the checkpoint was not written by a Noise2Noise training run")
-        self.check_same_config(state, free=("iters", "val_every"))
-        self.iteration, self.best = state["iteration"], state["best"]
-        self.net.load_state_dict(state["net"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.history, self._elapsed = state["history"], state["elapsed"]
-        self.last_loss = self.history["loss"][-1] if self.history["loss"] else math.nan
-        self.last_psnr = self.history["psnr"][-1][1] if self.history["psnr"] else math.nan
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        self.best = state["best"]
 
-    def result(self) -> "N2NModel":
+    def result(self) -> N2NModel:
         """What ``run()`` returns: the network as trained so far."""
         return self.export()
+
+
+def _unet(channels: int, config: N2NConfig) -> torch.nn.Module:
+    return nets.build("unet", channels, channels, {"width": config.width, "depth": config.depth})
 
 
 class N2NModel:
@@ -306,27 +308,35 @@ class N2NModel:
 
     def save(self, path: str | os.PathLike, half: bool = False) -> None:
         """Write atomically; ``half`` stores the weights as float16 (half the size)."""
-        weights = {k: v.detach().cpu().half() if half and v.is_floating_point() else v.detach().cpu()
-                   for k, v in self.net.state_dict().items()}
+        weights = {
+            k: v.detach().cpu().half() if half and v.is_floating_point() else v.detach().cpu()
+            for k, v in self.net.state_dict().items()
+        }
         with atomic_path(path) as tmp:
             torch.save({"format": MODEL_FORMAT, "version": 1, "info": self.info, "weights": weights}, tmp)
 
     @classmethod
-    def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> "N2NModel":
+    def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> N2NModel:
         try:
             blob = torch.load(path, map_location="cpu", weights_only=True)
         except FileNotFoundError:
             raise InputError(f"no model file at '{path}'") from None
         except Exception as exc:  # noqa: BLE001 - any unpickling failure means "not our file"
-            raise InputError(f"'{path}' is not a deepprior Noise2Noise model ({exc.__class__.__name__})") from None
+            raise InputError(
+                f"'{path}' is not a deepprior Noise2Noise model ({exc.__class__.__name__})"
+            ) from None
         if not isinstance(blob, dict) or blob.get("format") != MODEL_FORMAT:
             raise InputError(f"'{path}' is not a deepprior Noise2Noise model file")
         info = blob["info"]
         net = nets.build(info["arch"], info["channels"], info["channels"], info["net"])
         try:
-            net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in blob["weights"].items()})
+            net.load_state_dict(
+                {k: v.float() if v.is_floating_point() else v for k, v in blob["weights"].items()}
+            )
         except RuntimeError as exc:
-            raise InputError(f"the weights in '{path}' do not fit its architecture: {str(exc).splitlines()[0]}") from None
+            raise InputError(
+                f"the weights in '{path}' do not fit its architecture: {str(exc).splitlines()[0]}"
+            ) from None
         return cls(net.to(device).eval(), info)
 
     @property
@@ -335,8 +345,9 @@ class N2NModel:
         return int(self.info.get("config", {}).get("crop", 0))
 
     @torch.no_grad()
-    def denoise_tensor(self, x: torch.Tensor, window: int | None = None, tile: int = 512,
-                       margin: int = 48) -> torch.Tensor:
+    def denoise_tensor(
+        self, x: torch.Tensor, window: int | None = None, tile: int = 512, margin: int = 48
+    ) -> torch.Tensor:
         """(1, C, H, W) noisy → denoised (not clipped).
 
         window: the side of the overlapping windows the network sees (two thirds of a window

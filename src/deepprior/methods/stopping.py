@@ -11,6 +11,7 @@ plus the noise variance, so it bottoms out where the estimate is best.
 Either way the run stops when the signal has not reached a new minimum for ``patience`` steps,
 and the estimate at the minimum is the one returned.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,7 +19,6 @@ import math
 import torch
 
 from ..errors import InputError
-
 
 SIGNALS = ("variance", "holdout")
 HOLDOUT = 0.1  # the fraction of pixels the command line holds out for the holdout signal
@@ -40,8 +40,14 @@ class EarlyStopping:
     With ``stop=True`` the run's result is ``best_image``.
     """
 
-    def __init__(self, window: int = 100, patience: int = 1000, stop: bool = True, sample: int = 65536,
-                 signal: str = "variance"):
+    def __init__(
+        self,
+        window: int = 100,
+        patience: int = 1000,
+        stop: bool = True,
+        sample: int = 65536,
+        signal: str = "variance",
+    ):
         if window < 2 or patience < 1:
             raise ValueError("window must be at least 2 and patience at least 1")
         if signal not in SIGNALS:
@@ -67,8 +73,11 @@ class EarlyStopping:
         flat = output.detach().flatten()
         if self.pixels is None:
             generator = torch.Generator().manual_seed(0)
-            self.pixels = (torch.randperm(flat.numel(), generator=generator)[:self.sample].to(flat.device)
-                           if flat.numel() > self.sample else torch.arange(flat.numel(), device=flat.device))
+            self.pixels = (
+                torch.randperm(flat.numel(), generator=generator)[: self.sample].to(flat.device)
+                if flat.numel() > self.sample
+                else torch.arange(flat.numel(), device=flat.device)
+            )
         return flat[self.pixels]
 
     def on_step(self, run) -> None:

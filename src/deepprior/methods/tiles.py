@@ -1,13 +1,15 @@
 """Running a network over an image in tiles, so that any image size fits in memory."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
 
-def tiled(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int, margin: int,
-          multiple: int = 1) -> torch.Tensor:
+def tiled(
+    fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int, margin: int, multiple: int = 1
+) -> torch.Tensor:
     """``fn`` over (B, C, H, W) in ``tile``² tiles, each computed with at least ``margin`` pixels
     of context; equal to ``fn(x)`` when each output pixel of ``fn`` depends only on inputs within
     ``margin``. For a net that pools by ``multiple`` (and pads the image to it), each piece starts
@@ -22,9 +24,12 @@ def tiled(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int
         for left in range(0, width, step):
             bottom, right = min(top + step, height), min(left + step, width)
             t0, l0 = _floor(max(top - margin, 0), multiple), _floor(max(left - margin, 0), multiple)
-            t1, l1 = min(_ceil(bottom + margin, multiple), height), min(_ceil(right + margin, multiple), width)
+            t1, l1 = (
+                min(_ceil(bottom + margin, multiple), height),
+                min(_ceil(right + margin, multiple), width),
+            )
             piece = fn(x[..., t0:t1, l0:l1])
-            out[..., top:bottom, left:right] = piece[..., top - t0:bottom - t0, left - l0:right - l0]
+            out[..., top:bottom, left:right] = piece[..., top - t0 : bottom - t0, left - l0 : right - l0]
     return out
 
 
@@ -36,8 +41,9 @@ def _ceil(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple
 
 
-def windowed(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, size: int, stride: int,
-             batch: int = 16) -> torch.Tensor:
+def windowed(
+    fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, size: int, stride: int, batch: int = 16
+) -> torch.Tensor:
     """``fn`` applied to overlapping ``size``² windows of (1, C, H, W) ``x`` (``stride`` apart,
     the last flush with the edge), ``batch`` windows per call, the outputs blended with a pyramid
     weight that falls towards each window's edge (no seams). A side shorter than ``size`` is
@@ -50,11 +56,11 @@ def windowed(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, size: 
     total = torch.zeros_like(x[:, :1])
     places = [(t, left) for t in tops for left in lefts]
     for first in range(0, len(places), batch):
-        chunk = places[first:first + batch]
-        pieces = fn(torch.cat([x[..., t:t + wh, left:left + ww] for t, left in chunk]))
+        chunk = places[first : first + batch]
+        pieces = fn(torch.cat([x[..., t : t + wh, left : left + ww] for t, left in chunk]))
         for piece, (t, left) in zip(pieces, chunk):
-            out[..., t:t + wh, left:left + ww] += piece * weight[0]
-            total[..., t:t + wh, left:left + ww] += weight[0]
+            out[..., t : t + wh, left : left + ww] += piece * weight[0]
+            total[..., t : t + wh, left : left + ww] += weight[0]
     return out / total
 
 

@@ -10,10 +10,11 @@ random crops instead, ``augment`` flips and rotates them, and ``ensemble`` avera
 flips/rotations at inference. Inference runs in tiles (exact: the net sees 2 pixels around each
 output pixel), so any image size fits in memory.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -22,6 +23,7 @@ from .. import nets
 from ..errors import InputError
 from ..operators import Identity
 from ..problem import Problem
+from ..runtime import flops
 from .ensemble import dihedral, dihedral_mean
 from .netfit import NetFit
 from .tiles import tiled
@@ -86,20 +88,39 @@ class ZSN2NFit(NetFit):
     method = "zs-n2n"
 
     def __init__(self, problem: Problem, config: ZSN2NConfig, device: str | torch.device = "cpu"):
+        self.crop = self._crop(problem, config)
+        height, width = problem.size
+        super().__init__(problem, config, device, f"a {width}×{height} zero-shot Noise2Noise fit")
+
+    @staticmethod
+    def _crop(problem: Problem, config: ZSN2NConfig) -> int:
+        """The side of the training crops (0: the whole image); refuses what it cannot denoise."""
         if not isinstance(problem.operator, Identity):
             raise InputError("zero-shot Noise2Noise only denoises (the operator must be the identity)")
         height, width = problem.size
         if min(height, width) < 4:
-            raise InputError(f"zero-shot Noise2Noise needs an image of at least 4×4 pixels, got {width}×{height}")
-        self.crop = min(config.crop, height // 2 * 2, width // 2 * 2)
-        batch = (config.batch, problem.channels, self.crop, self.crop) if self.crop else tuple(problem.y.shape)
-        super().__init__(problem, config, device, batch, f"a {width}×{height} zero-shot Noise2Noise fit")
+            raise InputError(
+                f"zero-shot Noise2Noise needs an image of at least 4×4 pixels, got {width}×{height}"
+            )
+        return min(config.crop, height // 2 * 2, width // 2 * 2)
 
-    def make_net(self) -> torch.nn.Module:
-        return nets.build("tiny", self.problem.channels, self.problem.channels, {"width": self.config.width})
+    @classmethod
+    def training_shape(cls, problem: Problem, config: ZSN2NConfig) -> tuple[int, int, int, int]:
+        crop = cls._crop(problem, config)
+        return (config.batch, problem.channels, crop, crop) if crop else tuple(problem.y.shape)
 
-    def memory_probe(self, net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def make_net(problem: Problem, config: ZSN2NConfig) -> torch.nn.Module:
+        return nets.build("tiny", problem.channels, problem.channels, {"width": config.width})
+
+    @staticmethod
+    def memory_probe(net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
         return zs_n2n_loss(net, x)
+
+    @staticmethod
+    def inference_flops(problem: Problem, config: ZSN2NConfig, net: torch.nn.Module) -> float:
+        once = flops(net, (1, problem.channels, *problem.size), probe=32, backward=False)
+        return once * (8 if config.ensemble else 1)
 
     def learning_rate(self) -> float:
         return self.config.lr * 0.5 ** (3 * self.iteration // self.config.iters)  # the paper's step decay
@@ -113,7 +134,7 @@ class ZSN2NFit(NetFit):
         crops = []
         for top, left, k in draws:
             top, left = top % ((height - c) // 2 + 1) * 2, left % ((width - c) // 2 + 1) * 2
-            piece = self.y[..., top:top + c, left:left + c]
+            piece = self.y[..., top : top + c, left : left + c]
             crops.append(dihedral(piece, k % 8) if self.config.augment else piece)
         return torch.cat(crops)
 
@@ -123,10 +144,13 @@ class ZSN2NFit(NetFit):
     @torch.no_grad()
     def denoise(self, y: torch.Tensor) -> torch.Tensor:
         """(1, C, H, W) noisy → denoised, clipped to [0, 1] (with the flip/rotation ensemble if set)."""
+
         def one(piece: torch.Tensor) -> torch.Tensor:
             def residual(view: torch.Tensor) -> torch.Tensor:
                 return view - self.net(view)
+
             return dihedral_mean(residual, piece) if self.config.ensemble else residual(piece)
+
         self.net.eval()
         out = tiled(one, y, self.config.tile, self.net.radius)
         self.net.train()

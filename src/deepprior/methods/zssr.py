@@ -11,6 +11,7 @@ back-projection makes the result agree with ``y`` exactly: ``x ← x + up(y − 
 Differences from the paper: the learning rate follows a cosine schedule instead of the paper's
 adaptive one, and ×4 is learnt in one go instead of in gradual steps. Nothing but ``y`` is needed.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,6 +24,7 @@ from .. import nets
 from ..errors import InputError
 from ..operators import Downsample
 from ..problem import Problem, Result
+from ..runtime import flops
 from .ensemble import dihedral, undo_dihedral
 from .netfit import NetFit
 from .tiles import tiled
@@ -54,8 +56,10 @@ class ZSSRConfig:
 
     def __post_init__(self) -> None:
         if self.iters < 1 or self.width < 1 or self.depth < 2 or self.tile < 8 or self.back_projection < 0:
-            raise InputError("iters and width must be positive, depth at least 2, tile at least 8 and "
-                             "back_projection not negative")
+            raise InputError(
+                "iters and width must be positive, depth at least 2, tile at least 8 and "
+                "back_projection not negative"
+            )
         if not 0 < self.min_scale <= 1:
             raise InputError(f"min_scale must be in (0, 1], got {self.min_scale}")
 
@@ -73,22 +77,46 @@ class ZSSRFit(NetFit):
     free = ("iters", "tile", "back_projection")
 
     def __init__(self, problem: Problem, config: ZSSRConfig, device: str | torch.device = "cpu"):
-        if not isinstance(problem.operator, Downsample):
-            raise InputError("ZSSR super-resolves: the operator must be a Downsample")
-        self.factor = problem.operator.factor
-        height, width = problem.y.shape[-2:]
-        if min(height, width) < 2 * self.factor:
-            raise InputError(f"ZSSR needs an image of at least {2 * self.factor}×{2 * self.factor} pixels "
-                             f"at ×{self.factor}, got {width}×{height}")
-        if config.crop < 2 * self.factor:
-            raise InputError(f"ZSSR's crop must be at least {2 * self.factor} pixels at ×{self.factor}, got {config.crop}")
-        crop = config.crop // self.factor * self.factor
-        super().__init__(problem, config, device, (1, problem.channels, crop, crop), f"a ZSSR fit with {crop}² crops")
+        self.factor = self._factor(problem, config)
+        crop = self.training_shape(problem, config)[-1]
+        super().__init__(problem, config, device, f"a ZSSR fit with {crop}² crops")
         self.operator = problem.operator.to(self.device)
 
-    def make_net(self) -> torch.nn.Module:
-        return nets.build("residual", self.problem.channels, self.problem.channels,
-                          {"width": self.config.width, "depth": self.config.depth})
+    @staticmethod
+    def _factor(problem: Problem, config: ZSSRConfig) -> int:
+        """The problem's factor; refuses what ZSSR cannot upscale."""
+        if not isinstance(problem.operator, Downsample):
+            raise InputError("ZSSR super-resolves: the operator must be a Downsample")
+        factor = problem.operator.factor
+        height, width = problem.y.shape[-2:]
+        if min(height, width) < 2 * factor:
+            raise InputError(
+                f"ZSSR needs an image of at least {2 * factor}×{2 * factor} pixels "
+                f"at ×{factor}, got {width}×{height}"
+            )
+        if config.crop < 2 * factor:
+            raise InputError(
+                f"ZSSR's crop must be at least {2 * factor} pixels at ×{factor}, got {config.crop}"
+            )
+        return factor
+
+    @classmethod
+    def training_shape(cls, problem: Problem, config: ZSSRConfig) -> tuple[int, int, int, int]:
+        factor = cls._factor(problem, config)
+        crop = config.crop // factor * factor
+        return (1, problem.channels, crop, crop)
+
+    @staticmethod
+    def make_net(problem: Problem, config: ZSSRConfig) -> torch.nn.Module:
+        return nets.build(
+            "residual", problem.channels, problem.channels, {"width": config.width, "depth": config.depth}
+        )
+
+    @staticmethod
+    def inference_flops(problem: Problem, config: ZSSRConfig, net: torch.nn.Module) -> float:
+        return 8 * flops(
+            net, (1, problem.channels, *problem.size), probe=32, backward=False
+        )  # 8 flips/rotations
 
     def learning_rate(self) -> float:
         return self.config.lr * 0.5 * (1 + math.cos(math.pi * self.iteration / self.config.iters))
@@ -105,7 +133,7 @@ class ZSSRFit(NetFit):
         height, width = image.shape[-2:]
         ch, cw = (min(self.config.crop, side) // self.factor * self.factor for side in (height, width))
         top, left = int(top * (height - ch + 1)), int(left * (width - cw + 1))
-        return dihedral(image[..., top:top + ch, left:left + cw], int(k * 8))
+        return dihedral(image[..., top : top + ch, left : left + cw], int(k * 8))
 
     def loss(self) -> torch.Tensor:
         father = self._father()
@@ -116,6 +144,7 @@ class ZSSRFit(NetFit):
     def upscale(self, y: torch.Tensor) -> torch.Tensor:
         """(1, C, h, w) → (1, C, factor·h, factor·w) in [0, 1]: the median of the net's outputs on
         the 8 flips/rotations of the bicubic enlargement, back-projected onto ``y``."""
+
         def ensemble(piece: torch.Tensor) -> torch.Tensor:
             views = [undo_dihedral(self.net(dihedral(piece, k)), k) for k in range(8)]
             return torch.stack(views).median(0).values

@@ -5,6 +5,7 @@ A new architecture is one module here plus one entry in ``NETS``: its class take
 be divisible by, and ``min_size``, the smallest input side it accepts. A generator whose input
 code is coarser than its output (the Deep Decoder) also exposes ``code_stride``, the ratio.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -40,4 +41,17 @@ def build(name: str, in_channels: int, out_channels: int, params: dict[str, Any]
     return cls(in_channels, out_channels, config_cls(**(params or {})))
 
 
-__all__ = ["NETS", "build", "DecoderConfig", "DeepDecoder", "ResidualConfig", "ResidualConvNet", "SkipConfig", "SkipNet", "TinyConfig", "TinyDenoiser", "UNet", "UNetConfig"]
+__all__ = [
+    "NETS",
+    "build",
+    "DecoderConfig",
+    "DeepDecoder",
+    "ResidualConfig",
+    "ResidualConvNet",
+    "SkipConfig",
+    "SkipNet",
+    "TinyConfig",
+    "TinyDenoiser",
+    "UNet",
+    "UNetConfig",
+]

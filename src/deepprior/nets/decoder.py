@@ -7,6 +7,7 @@ normalisation; one more such block without upsampling and a 1×1 convolution to 
 channels with a sigmoid follow. All spatial structure comes from the upsampling, and with about
 (depth + 1)·width² weights (100 k at width 128) it fits noise slowly.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from .layers import PointwiseConv
 @dataclass
 class DecoderConfig:
     width: int = 128  # channels of every block
-    depth: int = 5    # ×2 upsamplings between the code and the image
+    depth: int = 5  # ×2 upsamplings between the code and the image
 
 
 def _block(channels_in: int, channels_out: int, upsample: bool) -> nn.Sequential:
@@ -36,12 +37,18 @@ class DeepDecoder(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, config: DecoderConfig = DecoderConfig()):
         super().__init__()
         if config.width < 1 or not 0 <= config.depth <= 8:
-            raise ValueError(f"Deep Decoder width must be ≥ 1 and depth 0–8, got {config.width} and {config.depth}")
+            raise ValueError(
+                f"Deep Decoder width must be ≥ 1 and depth 0–8, got {config.width} and {config.depth}"
+            )
         w = config.width
-        self.blocks = nn.Sequential(*[_block(in_channels if i == 0 else w, w, upsample=i < config.depth)
-                                      for i in range(config.depth + 1)])
+        self.blocks = nn.Sequential(
+            *[
+                _block(in_channels if i == 0 else w, w, upsample=i < config.depth)
+                for i in range(config.depth + 1)
+            ]
+        )
         self.head = PointwiseConv(w, out_channels)
-        self.code_stride = self.multiple = 2 ** config.depth
+        self.code_stride = self.multiple = 2**config.depth
         self.min_size = 2 * self.multiple  # batch norm needs more than one value per channel
 
     def forward(self, code: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,5 @@
 """Layers shared by the generators."""
+
 from __future__ import annotations
 
 import torch
@@ -23,10 +24,17 @@ class PointwiseConv(nn.Conv2d):
         return y.view(b, self.out_channels, h, w)
 
 
-def conv(channels_in: int, channels_out: int, kernel: int, padding: str = "reflect",
-         stride: int = 1) -> nn.Conv2d:
+def conv(
+    channels_in: int, channels_out: int, kernel: int, padding: str = "reflect", stride: int = 1
+) -> nn.Conv2d:
     """A 'same' convolution (output size = input size / stride), reflect- or zero-padded."""
     if kernel == 1 and stride == 1:
         return PointwiseConv(channels_in, channels_out)
-    return nn.Conv2d(channels_in, channels_out, kernel, stride=stride, padding=(kernel - 1) // 2,
-                     padding_mode="reflect" if padding == "reflect" else "zeros")
+    return nn.Conv2d(
+        channels_in,
+        channels_out,
+        kernel,
+        stride=stride,
+        padding=(kernel - 1) // 2,
+        padding_mode="reflect" if padding == "reflect" else "zeros",
+    )

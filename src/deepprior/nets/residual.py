@@ -5,6 +5,7 @@ what the stack predicts (the detail an interpolated image lacks). 8 × 64 (ZSSR'
 225 k parameters for RGB. Each output pixel sees ``depth`` pixels on every side, so any image
 size works and tiles with that margin give exact results.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,7 +31,9 @@ class ResidualConvNet(nn.Module):
         widths = [in_channels] + [config.width] * (config.depth - 1) + [out_channels]
         layers: list[nn.Module] = []
         for i, (a, b) in enumerate(zip(widths, widths[1:])):
-            layers += [nn.Conv2d(a, b, 3, padding=1)] + ([nn.ReLU(inplace=True)] if i < config.depth - 1 else [])
+            layers += [nn.Conv2d(a, b, 3, padding=1)] + (
+                [nn.ReLU(inplace=True)] if i < config.depth - 1 else []
+            )
         self.body = nn.Sequential(*layers)
         self.radius = config.depth  # pixels of context each output pixel sees on every side
 

@@ -9,6 +9,7 @@ concatenates an optional skip branch computed at its own resolution::
 
 and a final 1×1 convolution maps the finest level to the output channels (sigmoid: [0, 1]).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -43,9 +44,9 @@ class SkipConfig:
     kernel_down: int | list[int] = 3
     kernel_up: int | list[int] = 3
     kernel_skip: int | list[int] = 1
-    upsample: str | list[str] = "bilinear"    # nearest | bilinear
-    downsample: str | list[str] = "stride"    # stride | avg | max
-    padding: str = "reflect"                  # reflect | zeros
+    upsample: str | list[str] = "bilinear"  # nearest | bilinear
+    downsample: str | list[str] = "stride"  # stride | avg | max
+    padding: str = "reflect"  # reflect | zeros
     need_1x1_up: bool = True
     batchnorm: bool = True
     sigmoid: bool = True
@@ -83,12 +84,24 @@ class SkipNet(nn.Module):
         channels_in = in_channels
         for i in range(depth):
             deeper_out = up[i + 1] if i + 1 < depth else down[i]
-            self.levels.append(_Level(
-                channels_in, down[i], up[i], skip[i], deeper_out,
-                k_down[i], k_up[i], k_skip[i], ups[i], downs[i], cfg))
+            self.levels.append(
+                _Level(
+                    channels_in,
+                    down[i],
+                    up[i],
+                    skip[i],
+                    deeper_out,
+                    k_down[i],
+                    k_up[i],
+                    k_skip[i],
+                    ups[i],
+                    downs[i],
+                    cfg,
+                )
+            )
             channels_in = down[i]
         self.head = _conv(up[0], out_channels, 1, cfg.padding)
-        self.multiple = 2 ** depth
+        self.multiple = 2**depth
         # Smallest input side: the deepest level needs 2 pixels (BatchNorm statistics) and more
         # than the reflection padding of its convolutions.
         self.min_size = self.multiple * max(2, (max(k_down + k_up) - 1) // 2 + 1)
@@ -109,18 +122,37 @@ class SkipNet(nn.Module):
 
 
 class _Level(nn.Module):
-    def __init__(self, channels_in, down, up, skip, deeper_out, k_down, k_up, k_skip,
-                 upsample, downsample, cfg: SkipConfig):
+    def __init__(
+        self,
+        channels_in,
+        down,
+        up,
+        skip,
+        deeper_out,
+        k_down,
+        k_up,
+        k_skip,
+        upsample,
+        downsample,
+        cfg: SkipConfig,
+    ):
         super().__init__()
         pad = cfg.padding
         self.skip = _block(_conv(channels_in, skip, k_skip, pad), skip, cfg) if skip else None
-        first = (_conv(channels_in, down, k_down, pad, stride=2) if downsample == "stride" else
-                 nn.Sequential(_conv(channels_in, down, k_down, pad),
-                               nn.AvgPool2d(2) if downsample == "avg" else nn.MaxPool2d(2)))
-        self.down = nn.Sequential(*_block(first, down, cfg),
-                                  *_block(_conv(down, down, k_down, pad), down, cfg))
-        self.upsample = nn.Upsample(scale_factor=2, mode=upsample,
-                                    **({"align_corners": False} if upsample == "bilinear" else {}))
+        first = (
+            _conv(channels_in, down, k_down, pad, stride=2)
+            if downsample == "stride"
+            else nn.Sequential(
+                _conv(channels_in, down, k_down, pad),
+                nn.AvgPool2d(2) if downsample == "avg" else nn.MaxPool2d(2),
+            )
+        )
+        self.down = nn.Sequential(
+            *_block(first, down, cfg), *_block(_conv(down, down, k_down, pad), down, cfg)
+        )
+        self.upsample = nn.Upsample(
+            scale_factor=2, mode=upsample, **({"align_corners": False} if upsample == "bilinear" else {})
+        )
         merged = skip + deeper_out
         layers: list[nn.Module] = [nn.BatchNorm2d(merged)] if cfg.batchnorm else []
         layers += _block(_conv(merged, up, k_up, pad), up, cfg)

@@ -7,6 +7,7 @@ conv3×3 to the output channels. LeakyReLU(0.1), no normalisation. At w = 48, de
 1 M parameters for RGB. Inputs whose sides are not multiples of ``2**depth`` are reflect-padded
 and cropped back, so any size ≥ 2 works.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,15 +35,22 @@ class UNet(nn.Module):
         w, depth = config.width, config.depth
         if w < 3 or not 1 <= depth <= 8:
             raise ValueError(f"U-Net width must be ≥ 3 and depth 1–8, got {w} and {depth}")
-        self.multiple = 2 ** depth
+        self.multiple = 2**depth
         self.stem = _conv(in_channels, w)
         self.down = nn.ModuleList([_conv(w, w) for _ in range(depth)])
         self.bottom = _conv(w, w)
-        self.up = nn.ModuleList([nn.Sequential(_conv((w if i == depth - 1 else 2 * w) + w, 2 * w), _conv(2 * w, 2 * w))
-                                 for i in range(depth - 1, 0, -1)])
+        self.up = nn.ModuleList(
+            [
+                nn.Sequential(_conv((w if i == depth - 1 else 2 * w) + w, 2 * w), _conv(2 * w, 2 * w))
+                for i in range(depth - 1, 0, -1)
+            ]
+        )
         top_in = (w if depth == 1 else 2 * w) + in_channels
-        self.head = nn.Sequential(_conv(top_in, 4 * w // 3), _conv(4 * w // 3, 2 * w // 3),
-                                  nn.Conv2d(2 * w // 3, out_channels, 3, padding=1))
+        self.head = nn.Sequential(
+            _conv(top_in, 4 * w // 3),
+            _conv(4 * w // 3, 2 * w // 3),
+            nn.Conv2d(2 * w // 3, out_channels, 3, padding=1),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C_in, H, W) → (B, C_out, H, W); any H, W ≥ 2."""

@@ -1,0 +1,178 @@
+"""The tasks: what each takes besides the image, and how it becomes a ``Problem`` for a method.
+
+A task turns the caller's image and its inputs (a mask, a factor, a guide…) into a ``Job``: the
+observation as (1, C, h, w) float in [0, 1], the degradation operator, the key of the preset
+tables and the caller's image to give the result back in. Methods (``deepprior.registry``) only
+ever see a Job.
+
+>>> import numpy as np
+>>> job = prepare("super-resolve", np.zeros((8, 8, 3)), factor=2)
+>>> job.problem.size, job.preset_task, job.factor
+((16, 16), 'super-resolve', 2)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from .errors import InputError
+from .image import CallerImage, ImageLike, known_pixels
+from .operators import Downsample, Mask, Operator, as_operator
+from .problem import Problem
+
+KERNELS = ("lanczos2", "bicubic", "box")
+INPAINT_KINDS = ("auto", "text", "holes")
+# inpaint's kind="auto": holes (the deeper net without skips) when some unknown pixel lies at
+# least this many pixels from every known one, else text (thin strokes).
+HOLE_DISTANCE = 8
+
+
+@dataclass
+class Job:
+    """A task made ready for a method.
+
+    task:        the public task name (``denoise``, ``super-resolve``…).
+    preset_task: the key of the preset tables (``inpaint-holes`` for large holes, ``operator``
+                 for ``restore`` with an operator…).
+    problem:     observation, operator, guide and reference as tensors.
+    observed:    the caller's image, to give the result back in its layout and dtype.
+    sigma:       the noise std in [0, 1] (``denoise``; None: not given, estimated where used).
+    factor:      the super-resolution factor (``super-resolve``).
+    """
+
+    task: str
+    preset_task: str
+    problem: Problem
+    observed: CallerImage
+    sigma: float | None = None
+    factor: int | None = None
+
+    @property
+    def pixels(self) -> int:
+        """Pixels of the restored image."""
+        height, width = self.problem.size
+        return height * width
+
+    def estimate_sigma(self) -> float:
+        """The noise std of the observation in [0, 1] (wavelet estimate, averaged over channels)."""
+        from skimage.restoration import estimate_sigma
+
+        y = self.problem.y[0].permute(1, 2, 0).numpy()
+        return float(estimate_sigma(y, channel_axis=-1, average_sigmas=True))
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task: its inputs (keyword names besides the image) and how they make a Job."""
+
+    name: str
+    summary: str
+    inputs: tuple[str, ...]
+    make: Callable[..., tuple[CallerImage, Operator, str, dict[str, Any]]]
+
+
+def _denoise(y: CallerImage, sigma: float | None = None):
+    if sigma is not None and not 0 <= sigma < 1:
+        raise InputError(f"sigma is the noise std on the image's [0, 1] scale (e.g. 25/255), got {sigma}")
+    return y, as_operator(None), "denoise", {"sigma": sigma}
+
+
+def _super_resolve(y: CallerImage, factor: int = 4, kernel: str = "lanczos2"):
+    operator = Downsample(factor, kernel)  # checks the factor and the kernel
+    return y, operator, "super-resolve", {"factor": operator.factor}
+
+
+def _masked(y: CallerImage, mask: ImageLike) -> tuple[CallerImage, Mask, np.ndarray]:
+    known = known_pixels(mask, y.size)
+    y.tensor = y.tensor * torch.from_numpy(known)
+    return y, Mask(known), known
+
+
+def _inpaint(y: CallerImage, mask: ImageLike | None = None, kind: str = "auto"):
+    if mask is None:
+        raise InputError("inpaint needs a mask (white = known pixel)")
+    if kind not in INPAINT_KINDS:
+        raise InputError(f"unknown inpainting kind {kind!r} ({', '.join(INPAINT_KINDS)})")
+    y, operator, known = _masked(y, mask)
+    if kind == "auto":
+        from scipy.ndimage import distance_transform_edt
+
+        kind = "holes" if distance_transform_edt(known == 0).max() >= HOLE_DISTANCE else "text"
+    return y, operator, "inpaint" if kind == "text" else "inpaint-holes", {}
+
+
+def _restore(y: CallerImage, mask: ImageLike | None = None, operator: Operator | Callable | None = None):
+    if mask is not None and operator is not None:
+        raise InputError("give either a mask or an operator, not both (compose them instead)")
+    if mask is not None:
+        y, op, _known = _masked(y, mask)
+        return y, op, "restore", {}
+    return y, as_operator(operator), "operator", {}
+
+
+def _dejpeg(y: CallerImage):
+    return y, as_operator(None), "dejpeg", {}
+
+
+def _flash_no_flash(y: CallerImage, guide: ImageLike | None = None):
+    if guide is None:
+        raise InputError("flash-no-flash needs the flash photo as the guide")
+    return y, as_operator(None), "flash-no-flash", {}
+
+
+TASKS: dict[str, Task] = {
+    t.name: t
+    for t in (
+        Task("denoise", "remove noise from an image", ("sigma",), _denoise),
+        Task("super-resolve", "upscale an image by an integer factor", ("factor", "kernel"), _super_resolve),
+        Task(
+            "inpaint", "fill in masked pixels: text, scratches, watermarks, holes", ("mask", "kind"), _inpaint
+        ),
+        Task(
+            "restore",
+            "restore an image from a fraction of its pixels, or through any operator",
+            ("mask", "operator"),
+            _restore,
+        ),
+        Task("dejpeg", "remove JPEG compression artefacts", (), _dejpeg),
+        Task(
+            "flash-no-flash", "combine a flash and a no-flash photo of one scene", ("guide",), _flash_no_flash
+        ),
+    )
+}
+
+
+def prepare(task: str, image: ImageLike, *, reference: ImageLike | None = None, **inputs: Any) -> Job:
+    """The Job of ``task`` on ``image``; ``inputs`` are the task's own (``TASKS[task].inputs``),
+    None meaning not given. Raises InputError for an unknown task or input, or a bad one."""
+    if task not in TASKS:
+        raise InputError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+    spec = TASKS[task]
+    given = {k: v for k, v in inputs.items() if v is not None}
+    unknown = sorted(set(given) - set(spec.inputs))
+    if unknown:
+        raise InputError(
+            f"{', '.join(unknown)} does not apply to {task} (it takes: {', '.join(spec.inputs) or 'none'})"
+        )
+    name = "no-flash image" if task == "flash-no-flash" else "image"
+    observed, operator, preset_task, extra = spec.make(CallerImage.of(image, name), **given)
+    guide = None
+    if "guide" in given:
+        guide = CallerImage.of(given["guide"], "flash image").tensor
+        if guide.shape[-2:] != observed.tensor.shape[-2:]:
+            raise InputError(
+                f"the flash image is {guide.shape[-1]}×{guide.shape[-2]} but the no-flash "
+                f"image is {observed.tensor.shape[-1]}×{observed.tensor.shape[-2]}"
+            )
+    problem = Problem(
+        y=observed.tensor,
+        operator=operator,
+        guide=guide,
+        reference=None if reference is None else CallerImage.of(reference, "reference").tensor,
+    )
+    return Job(task, preset_task, problem, observed, **extra)
