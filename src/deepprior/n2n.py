@@ -133,8 +133,9 @@ def pretrained(device: str | torch.device = "auto") -> Denoiser:
 # 768×512 photo within a minute (README); larger images run once unless ``ensemble=True``.
 N2N_MAX_SIGMA = 50
 N2N_ENSEMBLE_MAX_PIXELS = 2**19
-# The share of the matmul peak the U-Net's windows reach on the CPU (cost model; README, Results).
-N2N_EFFICIENCY = 0.1
+# The share of the matmul peak the U-Net's windows reach on the CPU, for the cost model (measured with
+# examples/cost_model_check.py on a 128² crop of kodim05, not in the suites).
+N2N_EFFICIENCY = 0.43
 
 
 def _ensemble(job: Job, options: RunOptions) -> bool:

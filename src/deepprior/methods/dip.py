@@ -273,9 +273,18 @@ def _generator(problem: Problem, config: DIPConfig) -> tuple[torch.nn.Module, in
     return net, in_channels, (padded[0] // stride, padded[1] // stride), crop
 
 
-# The share of the machine's matmul peak a DIP step reaches on the CPU (``deepprior bench speed``
-# at 256²: the fast preset 26 %, the paper's net 51 %); the cost model's time estimate uses it.
-DIP_EFFICIENCY = 0.26
+# The share of the machine's matmul peak a DIP step reaches on the CPU, for the cost model: it grows
+# with the net's FLOPs per pixel. Measured with examples/cost_model_check.py on a 128² crop of kodim05
+# (not in the suites): the fast net (about 140 kFLOP per pixel-step) 0.19, the paper's (1.75 M) 0.52;
+# interpolated in log FLOPs between them, constant outside.
+DIP_EFFICIENCY = {1.4e5: 0.19, 1.75e6: 0.52}
+
+
+def dip_efficiency(flops_per_pixel: float) -> float:
+    """The cost model's share of the matmul peak for a DIP net of ``flops_per_pixel`` per step."""
+    (low, slow), (high, shigh) = DIP_EFFICIENCY.items()
+    where = min(max(math.log(flops_per_pixel / low) / math.log(high / low), 0.0), 1.0)
+    return slow + where * (shigh - slow)
 
 
 def dip_cost(problem: Problem, config: DIPConfig) -> Cost:
@@ -286,10 +295,11 @@ def dip_cost(problem: Problem, config: DIPConfig) -> Cost:
     probe = max(net.min_size, 64) // stride
     shape = (1, in_channels, *code)
     n_params = sum(p.numel() for p in net.parameters())
+    step = flops(net, shape, probe)
     return Cost(
-        flops=config.iters * flops(net, shape, probe),
+        flops=config.iters * step,
         bytes=training_bytes(net, shape, probe=probe) + 16 * n_params,
-        efficiency=DIP_EFFICIENCY,
+        efficiency=dip_efficiency(step / (problem.size[0] * problem.size[1])),
     )
 
 

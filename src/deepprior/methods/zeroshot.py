@@ -86,6 +86,7 @@ class ZSN2NFit(NetFit):
     ``image`` is the current denoised estimate (see ``NetFit`` for what callbacks see)."""
 
     method = "zs-n2n"
+    efficiency = 0.62  # of the matmul peak, for the cost model (examples/cost_model_check.py, kodim05)
 
     def __init__(self, problem: Problem, config: ZSN2NConfig, device: str | torch.device = "cpu"):
         self.crop = self._crop(problem, config)

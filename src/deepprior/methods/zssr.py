@@ -74,11 +74,12 @@ class ZSSRFit(NetFit):
     the current estimate at full size, 8 passes of the net (see ``NetFit`` for what callbacks see)."""
 
     method = "zssr"
+    efficiency = 0.45  # of the matmul peak, for the cost model (examples/cost_model_check.py, kodim05)
     free = ("iters", "tile", "back_projection")
 
     def __init__(self, problem: Problem, config: ZSSRConfig, device: str | torch.device = "cpu"):
         self.factor = self._factor(problem, config)
-        crop = self.training_shape(problem, config)[-1]
+        crop = config.crop // self.factor * self.factor
         super().__init__(problem, config, device, f"a ZSSR fit with {crop}² crops")
         self.operator = problem.operator.to(self.device)
 
@@ -103,7 +104,7 @@ class ZSSRFit(NetFit):
     @classmethod
     def training_shape(cls, problem: Problem, config: ZSSRConfig) -> tuple[int, int, int, int]:
         factor = cls._factor(problem, config)
-        crop = config.crop // factor * factor
+        crop = min(config.crop, *problem.y.shape[-2:]) // factor * factor  # the fathers are crops of y
         return (1, problem.channels, crop, crop)
 
     @staticmethod
