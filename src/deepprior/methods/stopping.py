@@ -49,7 +49,7 @@ class EarlyStopping:
         signal: str = "variance",
     ):
         if window < 2 or patience < 1:
-            raise ValueError("window must be at least 2 and patience at least 1")
+            raise InputError("window must be at least 2 and patience at least 1")
         if signal not in SIGNALS:
             raise InputError(f"unknown early-stopping signal {signal!r}; choose one of {', '.join(SIGNALS)}")
         self.window, self.patience, self.stop, self.sample = window, patience, stop, sample

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..errors import InputError
 from .layers import PointwiseConv
 
 
@@ -37,7 +38,7 @@ class DeepDecoder(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, config: DecoderConfig = DecoderConfig()):
         super().__init__()
         if config.width < 1 or not 0 <= config.depth <= 8:
-            raise ValueError(
+            raise InputError(
                 f"Deep Decoder width must be ≥ 1 and depth 0–8, got {config.width} and {config.depth}"
             )
         w = config.width

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..errors import InputError
+
 
 @dataclass
 class ResidualConfig:
@@ -27,7 +29,7 @@ class ResidualConvNet(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, config: ResidualConfig = ResidualConfig()):
         super().__init__()
         if in_channels != out_channels or config.depth < 2:
-            raise ValueError("the residual net maps C channels to C, through at least 2 layers")
+            raise InputError("the residual net maps C channels to C, through at least 2 layers")
         widths = [in_channels] + [config.width] * (config.depth - 1) + [out_channels]
         layers: list[nn.Module] = []
         for i, (a, b) in enumerate(zip(widths, widths[1:])):

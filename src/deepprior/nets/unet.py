@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import InputError
+
 
 @dataclass
 class UNetConfig:
@@ -34,7 +36,7 @@ class UNet(nn.Module):
         super().__init__()
         w, depth = config.width, config.depth
         if w < 3 or not 1 <= depth <= 8:
-            raise ValueError(f"U-Net width must be ≥ 3 and depth 1–8, got {w} and {depth}")
+            raise InputError(f"U-Net width must be ≥ 3 and depth 1–8, got {w} and {depth}")
         self.multiple = 2**depth
         self.stem = _conv(in_channels, w)
         self.down = nn.ModuleList([_conv(w, w) for _ in range(depth)])
