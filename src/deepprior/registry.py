@@ -224,14 +224,9 @@ def choose(task: str, name: str, given: Mapping[str, Any]) -> tuple[str, str]:
     raise AssertionError("unreachable")
 
 
-def variants(suite_task: str | None = None) -> dict[str, tuple[Method, Mapping[str, Any]]]:
-    """The benchmark's entries: bench name → (method, run options), for one task or all."""
-    return {
-        name: (m, opts)
-        for m in METHODS.values()
-        for name, opts in m.variants.items()
-        if suite_task is None or suite_task in m.tasks
-    }
+def variants() -> dict[str, tuple[Method, Mapping[str, Any]]]:
+    """The benchmark's entries: bench name → (method, its options)."""
+    return {name: (m, opts) for m in METHODS.values() for name, opts in m.variants.items()}
 
 
 def get_preset(
