@@ -36,7 +36,7 @@ from .image import CallerImage, ImageLike
 from .imageio import atomic_path, list_images
 from .methods.ensemble import dihedral_mean
 from .methods.loop import host_image
-from .methods.noise2noise import N2NConfig, N2NModel, N2NTraining, Validation
+from .methods.noise2noise import N2NConfig, N2NModel, N2NTraining, Validation, window_batch, window_spacing
 from .metrics import psnr, psnr_tensor, ssim
 from .noise import parse_noise
 from .problem import Result
@@ -151,13 +151,14 @@ def run_method(method: Method, job: Job, options: RunOptions) -> Result:
             stacklevel=4,
         )
     height, width = job.problem.size
+    start = time.perf_counter()
+    shipped = N2NModel.load(PRETRAINED)  # read once: for the memory check, then to denoise
     check_memory(
-        method_cost(method, job, options).bytes,
+        _cost(shipped, job, options).bytes,
         options.device,
         f"the shipped Noise2Noise model on a {width}×{height} image",
     )
-    start = time.perf_counter()
-    model = pretrained(options.device)
+    model = Denoiser(shipped, options.device)
     ensemble = _ensemble(job, options)
     out = model.denoise_tensor(job.problem.y, ensemble=ensemble)
     history: dict[str, list] = {}
@@ -175,15 +176,17 @@ def run_method(method: Method, job: Job, options: RunOptions) -> Result:
 
 def method_cost(method: Method, job: Job, options: RunOptions) -> Cost:
     """FLOPs of the shipped model's windows over the job's image, and the memory of one batch."""
-    model = N2NModel.load(PRETRAINED)
+    return _cost(N2NModel.load(PRETRAINED), job, options)
+
+
+def _cost(model: N2NModel, job: Job, options: RunOptions) -> Cost:
     window = model.window
     channels = model.channels
-    spacing = window - window // 3
+    spacing, batch = window_spacing(window), window_batch(window)
     height, width = job.problem.size
     windows = math.ceil(max(height - window, 0) / spacing + 1) * math.ceil(
         max(width - window, 0) / spacing + 1
     )
-    batch = max(1, 2**18 // window**2)
     shape = (1, channels, window, window)
     per_window = flops(model.net, shape, probe=window, backward=False)
     passes = (job.problem.channels if model.channels == 1 else 1) * (8 if _ensemble(job, options) else 1)

@@ -295,6 +295,16 @@ def _unet(channels: int, config: N2NConfig) -> torch.nn.Module:
     return nets.build("unet", channels, channels, {"width": config.width, "depth": config.depth})
 
 
+def window_spacing(window: int) -> int:
+    """How far apart a model's overlapping windows of side ``window`` are: two thirds of a window."""
+    return window - window // 3
+
+
+def window_batch(window: int) -> int:
+    """How many windows go through the network at once (about 2^18 pixels)."""
+    return max(1, 2**18 // window**2)
+
+
 class N2NModel:
     """A trained Noise2Noise denoiser: ``net`` (a U-Net) and ``info`` (architecture, channels,
     training configuration). ``save``/``load`` use one ``torch.save`` file."""
@@ -362,7 +372,7 @@ class N2NModel:
         was_training = self.net.training
         self.net.eval()
         if window:
-            out = windowed(self.net, x, window, window - window // 3, batch=max(1, 2**18 // window**2))
+            out = windowed(self.net, x, window, window_spacing(window), batch=window_batch(window))
         else:
             out = tiled(self.net, x, tile, margin, self.net.multiple)
         self.net.train(was_training)
