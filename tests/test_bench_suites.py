@@ -46,6 +46,26 @@ def test_inpaint_protocol_keeps_half_the_pixels(folder):
     assert np.all(case.observed[~case.mask] == 0)
 
 
+def test_cases_are_blind_unless_the_oracle_is_asked_for(folder):
+    clean = np.full((64, 64), 0.5, dtype=np.float32)
+    noisy = clean + np.random.default_rng(0).normal(0, 25 / 255, clean.shape).astype(np.float32)
+    denoise = protocols.Case("denoise", "grey", "σ25", clean, noisy, sigma=25)
+    sr = protocols.sr_cases(None, [4], images=folder)[0]
+    assert denoise.inputs == {} and sr.inputs == {"factor": 4}  # a user's run: σ and kernel unknown
+    assert denoise.noise_std() == pytest.approx(25 / 255, rel=0.1)  # estimated from the noisy image
+    assert denoise.noise_std() != 25 / 255
+    denoise.oracle = sr.oracle = True
+    assert denoise.inputs == {"sigma": 25 / 255} and denoise.noise_std() == 25 / 255
+    assert sr.inputs == {"factor": 4, "kernel": "bicubic"}
+
+
+def test_a_crop_with_nothing_to_fill_is_skipped_with_a_reason(folder):
+    case = protocols.inpaint_cases(None, images=folder)[0]
+    assert case.skip_reason() is None
+    case.mask[:] = True
+    assert "no missing pixel" in case.skip_reason()
+
+
 def test_the_table_puts_published_figures_and_the_difference_beside_ours():
     rows = [
         {

@@ -23,6 +23,21 @@ def add_gaussian(image: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
     return from_float(np.clip(noisy, 0.0, 1.0), encoding)
 
 
+def estimate_std(image: np.ndarray) -> float:
+    """The white Gaussian noise std of an (H, W) or (H, W, C) float image in [0, 1] units, from its
+    finest wavelet coefficients (skimage's robust median estimate, averaged over channels).
+
+    >>> clean = np.full((128, 128), 0.5, dtype=np.float32)
+    >>> round(estimate_std(add_gaussian(clean, 0.1, seed=1)), 2)
+    0.1
+    """
+    from skimage.restoration import estimate_sigma
+
+    image = np.asarray(image, dtype=np.float32)
+    axis = -1 if image.ndim == 3 else None
+    return float(estimate_sigma(image, channel_axis=axis, average_sigmas=True))
+
+
 # --- Noise models for Noise2Noise training and evaluation -------------------------------------
 # Each model corrupts a batch (N, C, H, W) float32 in [0, 1] at one level per image and names the
 # loss whose minimiser is the clean image under that noise (Lehtinen et al., ICML 2018).

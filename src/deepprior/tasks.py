@@ -59,11 +59,10 @@ class Job:
         return height * width
 
     def estimate_sigma(self) -> float:
-        """The noise std of the observation in [0, 1] (wavelet estimate, averaged over channels)."""
-        from skimage.restoration import estimate_sigma
+        """The noise std of the observation in [0, 1] (``noise.estimate_std``)."""
+        from .noise import estimate_std
 
-        y = self.problem.y[0].permute(1, 2, 0).numpy()
-        return float(estimate_sigma(y, channel_axis=-1, average_sigmas=True))
+        return estimate_std(self.problem.y[0].permute(1, 2, 0).numpy())
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,16 @@ def _ours_help(suite: str) -> str:
     )
 
 
+def add_oracle(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--oracle",
+        action="store_true",
+        help="give the methods the protocol's true values (σ, the bicubic SR kernel, the kind of "
+        "kate's mask); default: blind, as a user runs them (σ estimated, the default kernel, the "
+        "kind decided from the mask)",
+    )
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``bench`` and its suites on the main parser's subcommands."""
     bench = sub.add_parser(
@@ -91,6 +101,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             help="DIP: leave this fraction of the observed pixels out of the loss; the automatic "
             "stop then watches their error instead of the variance of the outputs",
         )
+        add_oracle(p)
         p.add_argument("--out", type=Path, default=Path("results/bench") / name)
     from .n2n import add_parser as add_n2n
 
@@ -153,6 +164,12 @@ def _quality(args: argparse.Namespace) -> int:
                 **{f"{k} (11 images)": v for k, v in published.INPAINT_AVERAGE_11.items()},
             }
         }
+    for case in cases:
+        case.oracle = args.oracle
+    skipped = [(c, c.skip_reason()) for c in cases if c.skip_reason()]
+    for case, reason in skipped:
+        print(f"bench: {case.setting} {case.name} skipped: {reason}")
+    cases = [c for c in cases if not c.skip_reason()]
     if args.limit:
         settings = dict.fromkeys(c.setting for c in cases)
         cases = [c for s in settings for c in [c for c in cases if c.setting == s][: args.limit]]
@@ -179,6 +196,11 @@ def _quality(args: argparse.Namespace) -> int:
     ]
     protocol = (
         f"{args.suite}: {SUITE_HELP[args.suite]}"
+        + (
+            " — ORACLE: the methods get the true σ, kernel and mask kind"
+            if args.oracle
+            else " — blind: σ estimated, the default SR kernel, the mask kind decided from the mask"
+        )
         + (f" — REDUCED, not the full protocol ({', '.join(reduced)})" if reduced else " — full protocol")
         + (f"; images from {args.images}" if args.images else "")
     )

@@ -1,8 +1,8 @@
 """Classical baselines a user would pick instead of a deep prior, on a benchmark Case.
 
 Each takes a Case and returns the restored (H, W[, C]) float image. Parameters follow the
-libraries' documented recommendations, with the known noise level where one is needed (an
-advantage DIP's blind fit does not get).
+libraries' documented recommendations, with the case's noise level where one is needed
+(``Case.noise_std``: estimated from the image, or the true one in an oracle run, as ours get it).
 """
 
 from __future__ import annotations
@@ -28,14 +28,14 @@ def tv(case: Case) -> np.ndarray:
     """Total-variation denoising (Chambolle), weight = σ (in [0, 1] units)."""
     from skimage.restoration import denoise_tv_chambolle
 
-    return denoise_tv_chambolle(case.observed, weight=case.sigma / 255, channel_axis=_channel_axis(case))
+    return denoise_tv_chambolle(case.observed, weight=case.noise_std(), channel_axis=_channel_axis(case))
 
 
 def nlm(case: Case) -> np.ndarray:
     """Non-local means with skimage's recommended h = 0.8 σ, 5×5 patches, 13×13 search."""
     from skimage.restoration import denoise_nl_means
 
-    sigma = case.sigma / 255
+    sigma = case.noise_std()
     return denoise_nl_means(
         case.observed,
         h=0.8 * sigma,
@@ -48,13 +48,13 @@ def nlm(case: Case) -> np.ndarray:
 
 
 def wavelet(case: Case) -> np.ndarray:
-    """BayesShrink soft wavelet thresholding in YCbCr with the known σ."""
+    """BayesShrink soft wavelet thresholding in YCbCr with the case's σ."""
     from skimage.restoration import denoise_wavelet
 
     colour = case.observed.ndim == 3
     return denoise_wavelet(
         case.observed,
-        sigma=case.sigma / 255,
+        sigma=case.noise_std(),
         method="BayesShrink",
         mode="soft",
         channel_axis=_channel_axis(case),
@@ -74,7 +74,7 @@ def bm3d(case: Case) -> np.ndarray:
     """BM3D / CBM3D (the optional ``bm3d`` package; its licence is non-commercial)."""
     import bm3d as _bm3d
 
-    sigma = case.sigma / 255
+    sigma = case.noise_std()
     if case.observed.ndim == 3:
         return _bm3d.bm3d_rgb(case.observed, sigma)
     return _bm3d.bm3d(case.observed, sigma)

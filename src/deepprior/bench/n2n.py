@@ -35,6 +35,8 @@ HELP = (
 
 
 def add_parser(suites: argparse._SubParsersAction) -> None:
+    from . import add_oracle
+
     p = suites.add_parser(
         "n2n",
         help="Noise2Noise: noisy vs clean targets, against NLM/BM3D",
@@ -68,6 +70,7 @@ def add_parser(suites: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--ship", type=Path, help="also copy the noisy-target model (last step) here, weights in float16"
     )
+    add_oracle(p)
     p.add_argument("--out", type=Path, default=Path("results/bench/n2n"))
 
 
@@ -120,7 +123,13 @@ def run(args: argparse.Namespace) -> int:
         rows = []
         for item in test:
             case = Case(
-                "denoise", item.name, f"σ{args.sigma:g}", item.clean[0], item.noisy[0], sigma=args.sigma
+                "denoise",
+                item.name,
+                f"σ{args.sigma:g}",
+                item.clean[0],
+                item.noisy[0],
+                sigma=args.sigma,
+                oracle=args.oracle,
             )
             rows.append({"name": item.name, "psnr": case.psnr(BASELINES[name][1](case)), "ssim": np.nan})
         scores[name.upper()] = {
@@ -194,7 +203,8 @@ def _markdown(scores: dict[str, dict[str, Any]], args: argparse.Namespace, count
         f"seed {args.seed}; {count} test images; the models denoise in overlapping {args.crop}² windows "
         f"(their training crop) two thirds of a window apart. "
         f"best = highest validation PSNR on {args.holdout} "
-        f"held-out Train400 images, last = the end of training.",
+        f"held-out Train400 images, last = the end of training. The baselines' σ: "
+        + ("the true one (--oracle)." if args.oracle else "estimated from each noisy image (blind)."),
         "",
         "| method | " + " | ".join(names) + " | mean PSNR | training (wall / CPU) |",
         "|---|" + "---|" * (len(names) + 2),

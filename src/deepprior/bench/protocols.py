@@ -12,6 +12,11 @@ These match the published figures of ``shared/REFERENCE_RESULTS.md``:
 - ``inpaint``: the 8 Set12 images of the paper's 11-image table, 50 % of the pixels kept by a
   Bernoulli(0.5) mask with a fixed seed per image; and ``kate`` with its text mask. Score: PSNR/SSIM
   on the whole image.
+
+Every case runs **blind** by default, as a user gets it: σ is estimated from the noisy image, the
+super-resolution kernel is the CLI's default and the inpainting kind is decided from the mask.
+With ``oracle=True`` the methods get the protocol's true values instead (σ, the bicubic kernel
+that made the low-resolution input, the text kind of kate's mask).
 """
 
 from __future__ import annotations
@@ -28,9 +33,11 @@ from PIL import Image
 from ..errors import InputError
 from ..imageio import list_images, read_image, to_float
 from ..metrics import psnr, ssim
+from ..noise import estimate_std
 from . import published
 
 SR_BORDER = 4
+SR_KERNEL = "bicubic"  # the downsampler that made the protocol's low-resolution inputs
 # The tasks each suite's cases run (``Case.task``).
 SUITE_TASKS = {"sr": ("super-resolve",), "denoise": ("denoise",), "inpaint": ("restore", "inpaint")}
 SET12_NAMES = {
@@ -51,6 +58,7 @@ class Case:
 
     clean, observed: (H, W) or (H, W, 3) float32 in [0, 1]; for ``sr`` the observation is smaller.
     mask: (H, W) bool, True = known pixel (inpaint). published: figures to print beside ours.
+    oracle: give the methods the protocol's true σ, kernel and mask kind (default: blind).
     """
 
     suite: str
@@ -63,6 +71,7 @@ class Case:
     sigma: float | None = None
     text_mask: bool = False
     published: dict[str, float] = field(default_factory=dict)
+    oracle: bool = False
 
     @property
     def task(self) -> str:
@@ -73,12 +82,24 @@ class Case:
 
     @property
     def inputs(self) -> dict[str, Any]:
-        """The task inputs the protocol knows (the true σ on the [0, 1] scale, the factor, the mask)."""
+        """The task inputs a method gets: what a user has (the factor, the mask), and with
+        ``oracle`` the protocol's true values (σ on the [0, 1] scale, the kernel, the mask kind)."""
         if self.suite == "sr":
-            return {"factor": self.factor}
+            return {"factor": self.factor, **({"kernel": SR_KERNEL} if self.oracle else {})}
         if self.suite == "denoise":
-            return {"sigma": self.sigma / 255}
-        return {"mask": self.mask, **({"kind": "text"} if self.text_mask else {})}
+            return {"sigma": self.sigma / 255} if self.oracle else {}
+        return {"mask": self.mask, **({"kind": "text"} if self.text_mask and self.oracle else {})}
+
+    def skip_reason(self) -> str | None:
+        """Why this case cannot be run (e.g. a crop that leaves no pixel to fill), or None."""
+        if self.mask is not None and self.mask.all():
+            return "the crop leaves no missing pixel"
+        return None
+
+    def noise_std(self) -> float:
+        """σ in [0, 1] units for a method that needs one: the true σ with ``oracle``, else estimated
+        from the noisy image as a user's run would."""
+        return self.sigma / 255 if self.oracle else estimate_std(self.observed)
 
     @property
     def _rule(self) -> dict:
