@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/deepprior demo --out demo_out
+	$(VENV)/bin/deepprior demo --out demo_out --force
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests examples

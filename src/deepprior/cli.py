@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import __version__, api, bench, cli_n2n, registry
+from . import __version__, api, bench, cli_n2n, outputs, registry
 from . import callbacks as cbs
-from .errors import DeepPriorError, InputError, OutputExistsError
+from .errors import DeepPriorError, InputError
 from .imageio import atomic_path, read_image, split_alpha, write_image
 from .methods.stopping import HOLDOUT, SIGNALS
 from .metrics import psnr, ssim
@@ -42,6 +42,45 @@ EXAMPLES = {
 }
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``deepprior COMMAND: error: …`` and exit code 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def positive(kind: type) -> Any:
+    """An argparse type: a number of ``kind`` above 0."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+        return value
+
+    parse.__name__ = f"positive {kind.__name__}"
+    return parse
+
+
+def non_negative(kind: type) -> Any:
+    """An argparse type: a number of ``kind`` ≥ 0."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not value >= 0:
+            raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+        return value
+
+    parse.__name__ = f"non-negative {kind.__name__}"
+    return parse
+
+
 def _common(parser: argparse.ArgumentParser, *, output: bool = True) -> None:
     g = parser.add_argument_group("run")
     if output:
@@ -54,7 +93,7 @@ def _common(parser: argparse.ArgumentParser, *, output: bool = True) -> None:
         "decoder: DIP with a Deep Decoder, denoising only "
         "(for denoise, a preset without --method means DIP)",
     )
-    g.add_argument("--iters", type=int, help="number of steps (default: the preset's)")
+    g.add_argument("--iters", type=positive(int), help="number of steps (default: the preset's)")
     g.add_argument(
         "--early-stop",
         nargs="?",
@@ -68,14 +107,18 @@ def _common(parser: argparse.ArgumentParser, *, output: bool = True) -> None:
     )
     g.add_argument("--reference", type=Path, help="clean image: PSNR/SSIM in the progress bar and report")
     g.add_argument("--device", default="auto", choices=DEVICES, help="default: cuda, then mps, then cpu")
-    g.add_argument("--seed", type=int, help="random seed (default 0; runs are bit-reproducible on the CPU)")
+    g.add_argument(
+        "--seed", type=non_negative(int), help="random seed (default 0; runs are bit-reproducible on the CPU)"
+    )
     g.add_argument("--force", action="store_true", help="overwrite existing outputs")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g = parser.add_argument_group("watching and resuming")
     g.add_argument(
         "--snapshots", type=Path, metavar="DIR", help="write the estimate to DIR every --every steps"
     )
-    g.add_argument("--every", type=int, default=100, metavar="N", help="snapshot / GIF / checkpoint interval")
+    g.add_argument(
+        "--every", type=positive(int), default=100, metavar="N", help="snapshot / GIF / checkpoint interval"
+    )
     g.add_argument("--report", type=Path, help="JSON: configuration, seed, history, PSNR/SSIM")
     g.add_argument("--curve", type=Path, help="PNG plot of the loss (and PSNR with --reference)")
     g.add_argument("--gif", type=Path, help="animated GIF of the estimate during the fit")
@@ -89,7 +132,9 @@ def _input(p: argparse.ArgumentParser) -> None:
 
 def _denoise_arguments(p: argparse.ArgumentParser) -> None:
     _input(p)
-    p.add_argument("--sigma", type=float, help="noise std on the 0–255 scale, for DIP (default: estimated)")
+    p.add_argument(
+        "--sigma", type=non_negative(float), help="noise std on the 0–255 scale, for DIP (default: estimated)"
+    )
     p.add_argument(
         "--ensemble",
         action=argparse.BooleanOptionalAction,
@@ -100,7 +145,7 @@ def _denoise_arguments(p: argparse.ArgumentParser) -> None:
 
 def _sr_arguments(p: argparse.ArgumentParser) -> None:
     _input(p)
-    p.add_argument("--factor", type=int, default=4, help="2, 4, 8… (default 4)")
+    p.add_argument("--factor", type=positive(int), default=4, help="2, 4, 8… (default 4)")
     p.add_argument(
         "--kernel",
         choices=KERNELS,
@@ -156,7 +201,7 @@ def _task_inputs(args: argparse.Namespace) -> tuple[np.ndarray, dict[str, Any]]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="deepprior",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Image restoration without clean training data (Deep Image Prior).",
@@ -193,13 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--out", type=Path, default=Path("demo_out"), help="folder for the images (default demo_out)"
     )
-    p.add_argument("--sigma", type=float, default=25.0)
+    p.add_argument("--sigma", type=non_negative(float), default=25.0)
     _common(p, output=False)
     return parser
-
-
-def _outputs(args: argparse.Namespace) -> list[Path]:
-    return [p for p in (getattr(args, "output", None), args.report, args.curve, args.gif) if p is not None]
 
 
 def _callbacks(args: argparse.Namespace, checkpoint: Path | None) -> list:
@@ -265,9 +306,6 @@ def _run(args: argparse.Namespace) -> int:
         return bench.run(args)
     if args.command == cli_n2n.COMMAND:
         return cli_n2n.run(args)
-    for path in _outputs(args):
-        if path.exists() and not args.force:
-            raise OutputExistsError(f"'{path}' exists; pass --force to overwrite it")
     if args.resume and not args.checkpoint:
         raise InputError("--resume needs --checkpoint FILE")
     if args.resume and not args.checkpoint.exists():
@@ -275,8 +313,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
         return _demo(args)
     method = _method(args)
-    # Without --checkpoint, a checkpoint is written only if the run is interrupted.
-    checkpoint = args.checkpoint or args.output.with_name(args.output.name + ".ckpt.pt")
+    checkpoint = args.checkpoint or _interrupt_checkpoint(args)
     takes_callbacks = "callbacks" in method.options
     reference = read_image(args.reference) if args.reference else None
     image, inputs = _task_inputs(args)
@@ -290,7 +327,7 @@ def _run(args: argparse.Namespace) -> int:
         reference=reference,
         callbacks=_callbacks(args, checkpoint if takes_callbacks else None),
     )
-    write_image(args.output, result.image, overwrite=True)
+    outputs.save_image(args.output, result.image)
     scores = _scores(result.image, reference)
     if args.report:
         _write_report(args, result, scores)
@@ -306,6 +343,53 @@ def _run(args: argparse.Namespace) -> int:
         )
         return 130
     return 0
+
+
+def _interrupt_checkpoint(args: argparse.Namespace) -> Path:
+    """Without --checkpoint, a checkpoint is written beside the output only if the run is interrupted."""
+    return args.output.with_name(args.output.name + ".ckpt.pt")
+
+
+# Every output flag of every command, and the formats it may have (``outputs.check_file``);
+# folders are in FOLDER_OUTPUTS. ``bench speed --out`` is a JSON file.
+FILE_OUTPUTS = {
+    "output": outputs.IMAGE,
+    "report": outputs.JSON,
+    "curve": outputs.PNG,
+    "gif": outputs.GIF,
+    "checkpoint": outputs.ANY,
+    "json": outputs.JSON,
+    "ship": outputs.ANY,
+}
+FOLDER_OUTPUTS = ("snapshots", "out")
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Check every output the command will write before it starts (``deepprior.outputs``): a
+    known format, a writable place, nothing existing without --force. A checkpoint to resume and a
+    training or bench folder to resume or re-score are inputs as well as outputs."""
+    force = getattr(args, "force", False)
+    resuming = getattr(args, "resume", False) or getattr(args, "eval_only", False)
+    for name, suffixes in FILE_OUTPUTS.items():
+        if getattr(args, name, None) is not None:
+            outputs.check_file(
+                getattr(args, name), suffixes, force=force, exists_ok=resuming and name == "checkpoint"
+            )
+    for name in FOLDER_OUTPUTS:
+        path = getattr(args, name, None)
+        if path is None or getattr(args, "n2n_command", None) == "train":  # n2n.train checks it first
+            continue
+        if getattr(args, "suite", None) == "speed":
+            outputs.check_file(path, outputs.JSON, force=force)
+        else:
+            outputs.check_folder(path, force=force, exists_ok=resuming)
+    if args.command in TASK_ARGUMENTS and not (args.checkpoint or args.resume or force):
+        stale = _interrupt_checkpoint(args)
+        if stale.exists():
+            raise InputError(
+                f"'{stale}' holds an interrupted run: continue it with --checkpoint {stale} --resume "
+                f"--force, or pass --force to start afresh"
+            )
 
 
 def _scores(image: np.ndarray, reference: np.ndarray | None) -> dict[str, float]:
@@ -400,10 +484,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     warnings.formatwarning = lambda message, category, *rest: f"deepprior: warning: {message}\n"
     try:
+        check_outputs(args)
         return _run(args)
     except DeepPriorError as error:
         print(f"deepprior: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # the machine, not the input: a full disk, a permission changed
+        print(f"deepprior: error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("deepprior: interrupted", file=sys.stderr)
         return 130

@@ -7,9 +7,8 @@ import json
 import os
 from pathlib import Path
 
-from . import n2n
-from .errors import OutputExistsError
-from .imageio import atomic_path, read_image, write_image
+from . import n2n, outputs
+from .imageio import atomic_path, read_image
 from .methods.noise2noise import N2NConfig
 from .noise import NOISE_KINDS
 from .runtime import DEVICES
@@ -108,6 +107,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument(
+        "--force", action="store_true", help="train afresh into a folder that holds an earlier training"
+    )
+    p.add_argument(
         "--init",
         help="fine-tune: start from this model file's weights (same width and depth), "
         "or 'shipped' for the model shipped with deepprior",
@@ -139,6 +141,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--noise", default="gaussian:25", help="noise at its test level (default gaussian:25)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path, help="also write the scores here")
+    p.add_argument("--force", action="store_true", help="overwrite the JSON file")
     _inference_options(p)
     p.add_argument("--device", default="auto", choices=DEVICES)
 
@@ -164,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
             val=args.val,
             holdout=args.holdout,
             resume=args.resume,
+            force=args.force,
             device=args.device,
             progress=not args.quiet,
             noise=args.noise,
@@ -188,12 +192,10 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     if args.n2n_command == "apply":
-        if args.output.exists() and not args.force:
-            raise OutputExistsError(f"'{args.output}' exists; pass --force to overwrite it")
         restored = n2n.load(args.model, args.device).denoise(
             read_image(args.input), window=args.window, tile=args.tile
         )
-        write_image(args.output, restored, overwrite=True)
+        outputs.save_image(args.output, restored)
         print(f"wrote {args.output}")
         return 0
     scores = n2n.evaluate(

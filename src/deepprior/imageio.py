@@ -45,6 +45,7 @@ _FORMATS = {
     ".bmp": "BMP",
     ".webp": "WEBP",
 }
+IMAGE_SUFFIXES = tuple(_FORMATS)
 _NO_ALPHA = {"JPEG", "BMP"}  # formats that cannot store alpha
 
 

@@ -31,7 +31,7 @@ import torch.distributed as dist
 
 from .callbacks import Callback, Checkpoint, ProgressBar, plot_history
 from .colour import from_opponent, to_opponent
-from .errors import InputError
+from .errors import InputError, OutputExistsError
 from .image import CallerImage, ImageLike
 from .imageio import atomic_path, list_images
 from .methods.ensemble import dihedral_mean
@@ -39,6 +39,7 @@ from .methods.loop import host_image
 from .methods.noise2noise import N2NConfig, N2NModel, N2NTraining, Validation, window_batch, window_spacing
 from .metrics import psnr, psnr_tensor, ssim
 from .noise import parse_noise
+from .outputs import check_folder
 from .problem import Result
 from .runtime import Cost, check_memory, choose_device, flops, keep_freed_memory, training_bytes
 from .trainingdata import TrainingSet, load_bursts, load_chw, load_folder
@@ -198,6 +199,10 @@ def _cost(model: N2NModel, job: Job, options: RunOptions) -> Cost:
     )
 
 
+# What a training writes into its folder.
+TRAINING_FILES = ("best.pt", "last.pt", "checkpoint.pt", "training.json", "curve.png")
+
+
 class _ModelFiles(Callback):
     """Rank 0 writes ``last.pt`` and ``best.pt`` after each validation, and at the end the
     training record and curve."""
@@ -237,6 +242,7 @@ def train(
     val: str | os.PathLike | None = None,
     holdout: int = 0,
     resume: bool = False,
+    force: bool = False,
     device: str = "auto",
     progress: bool | None = None,
     callbacks: Iterable = (),
@@ -247,7 +253,10 @@ def train(
     images:  a folder of clean images, corrupted on the fly by ``noise`` (two independent
              corruptions per crop, or the clean crop as target with ``targets="clean"``);
     pairs:   or a folder of real noisy pairs (``a_*``/``b_*``) and burst sub-folders;
-    out:     the folder for models, checkpoint and curve (nothing is written without it);
+    out:     the folder for models, checkpoint and curve (nothing is written without it); one
+             that holds files is refused unless ``resume`` continues its training or ``force``
+             starts afresh (the earlier run's files are deleted first, so that no stale
+             ``best.pt`` is left for ``load`` to prefer);
     val:     a folder of held-out images (clean, or pairs like ``pairs``); or ``holdout`` takes the
              last N training images out for validation;
     config:  fields of ``N2NConfig`` (noise, targets, loss, width, depth, crop, batch, iters, lr…).
@@ -260,6 +269,14 @@ def train(
     cfg = N2NConfig(**config)
     if resume and out is None:
         raise InputError("resume needs the training folder (out=) that holds checkpoint.pt")
+    if out is not None and not resume:
+        try:
+            check_folder(out, force=force)
+        except OutputExistsError:
+            raise OutputExistsError(
+                f"'{out}' is not empty: resume the training it holds (--resume, resume=True) or "
+                f"train afresh (--force, force=True: its model files are replaced)"
+            ) from None
     if (images is None) == (pairs is None):
         raise InputError("give a folder of clean images (images=) or of noisy pairs (pairs=), not both")
     real_pairs = pairs is not None
@@ -278,6 +295,9 @@ def train(
             cbs.insert(0, ProgressBar("training", disable=progress if progress is None else not progress))
             if out is not None:
                 out.mkdir(parents=True, exist_ok=True)
+                if not resume:
+                    for name in TRAINING_FILES:
+                        (out / name).unlink(missing_ok=True)
                 if resume:
                     if not (out / "checkpoint.pt").exists():
                         raise InputError(f"nothing to resume: no checkpoint.pt in '{out}'")

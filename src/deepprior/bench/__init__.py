@@ -39,6 +39,12 @@ def _ours_help(suite: str) -> str:
     )
 
 
+def add_force(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--force", action="store_true", help="write into an output that exists (replacing it)"
+    )
+
+
 def add_oracle(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--oracle",
@@ -103,6 +109,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         )
         add_oracle(p)
         p.add_argument("--out", type=Path, default=Path("results/bench") / name)
+        add_force(p)
     from .n2n import add_parser as add_n2n
 
     add_n2n(suites)
@@ -121,6 +128,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--presets", default="paper,fast", help="comma-separated presets to time")
     p.add_argument("--out", type=Path, help="also write the figures as JSON here")
+    add_force(p)
 
 
 def run(args: argparse.Namespace) -> int:

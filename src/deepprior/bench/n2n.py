@@ -11,7 +11,6 @@ import argparse
 import json
 import multiprocessing
 import os
-import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -35,7 +34,7 @@ HELP = (
 
 
 def add_parser(suites: argparse._SubParsersAction) -> None:
-    from . import add_oracle
+    from . import add_force, add_oracle
 
     p = suites.add_parser(
         "n2n",
@@ -72,6 +71,7 @@ def add_parser(suites: argparse._SubParsersAction) -> None:
     )
     add_oracle(p)
     p.add_argument("--out", type=Path, default=Path("results/bench/n2n"))
+    add_force(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -162,12 +162,11 @@ def _train(job: tuple[Path, Path, str, dict[str, Any]], threads: int | None = No
     images, folder, target, settings = job
     if threads:
         torch.set_num_threads(threads)
-    if folder.exists():
-        shutil.rmtree(folder)
     wall, cpu = time.perf_counter(), time.process_time()
     n2n.train(
         images,
         out=folder,
+        force=True,  # the bench's own folder under --out, checked before the run
         noise="gaussian:0-50",
         targets=target,
         device="cpu",

@@ -81,6 +81,14 @@ class N2NConfig:
             raise InputError(f"unknown loss {self.loss!r}; choose one of {', '.join(TRAINING_LOSSES)}")
         if min(self.iters, self.batch, self.val_every) < 1 or not 0 <= self.rampdown <= 1:
             raise InputError("iters, batch and val_every must be positive and rampdown in [0, 1]")
+        if self.width < 3 or not 1 <= self.depth <= 8:
+            raise InputError(
+                f"the U-Net's width must be ≥ 3 and its depth 1–8, got {self.width} and {self.depth}"
+            )
+        if not self.lr > 0:
+            raise InputError(f"the learning rate must be positive, got {self.lr:g}")
+        if self.seed < 0:
+            raise InputError(f"the seed must be ≥ 0, got {self.seed}")
         if self.crop < 2**self.depth:
             raise InputError(f"crop must be at least 2**depth = {2**self.depth} pixels, got {self.crop}")
 
