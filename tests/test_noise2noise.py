@@ -299,6 +299,32 @@ def test_data_parallel_training_with_two_cpu_processes(folder, tmp_path):
     assert done.stdout.count("trained 4 steps") == 1  # only rank 0 reports and writes
 
 
+def test_data_parallel_ranks_hold_the_same_weights_that_one_process_alone_would_not(folder, tmp_path):
+    worker = os.path.join(os.path.dirname(__file__), "ddp_worker.py")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", worker]
+    done = subprocess.run(
+        [*cmd, str(folder), str(tmp_path)], capture_output=True, text=True, env=env, timeout=240
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
+    sys.path.insert(0, os.path.dirname(worker))
+    try:
+        from ddp_worker import train  # the same run in this one process: rank 0's batches alone
+    finally:
+        sys.path.pop(0)
+    alone = train(str(folder)).net.state_dict()
+    assert all(torch.equal(ranks[0][k], ranks[1][k]) for k in alone)  # the gradients were averaged
+    assert not all(torch.equal(ranks[0][k], alone[k]) for k in alone)  # over both ranks' batches
+
+
+def test_a_world_size_from_a_scheduler_alone_does_not_start_distributed_training(folder, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")  # as a batch system may export; torchrun also sets LOCAL_RANK
+    monkeypatch.delenv("LOCAL_RANK", raising=False)
+    model = dp.n2n.train(folder, iters=2, progress=False, device="cpu", **TINY)
+    assert model.info["iterations"] == 2 and not torch.distributed.is_initialized()
+
+
 # --- bad input ------------------------------------------------------------------------------------
 
 

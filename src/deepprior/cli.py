@@ -25,7 +25,7 @@ from .errors import DeepPriorError, InputError
 from .imageio import atomic_path, read_image, split_alpha, write_image
 from .methods.stopping import HOLDOUT, SIGNALS
 from .metrics import psnr, ssim
-from .runtime import DEVICES
+from .runtime import DEVICES, reuse_freed_memory
 from .tasks import INPAINT_KINDS, KERNELS, TASKS
 
 EXAMPLES = {
@@ -483,6 +483,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     warnings.formatwarning = lambda message, category, *rest: f"deepprior: warning: {message}\n"
+    reuse_freed_memory()  # the CLI's process runs one job: reuse its buffers from step to step
     try:
         check_outputs(args)
         return _run(args)

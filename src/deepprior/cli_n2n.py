@@ -184,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
             init=str(n2n.PRETRAINED if args.init == "shipped" else args.init or ""),
         )
         score = model.info.get("val_psnr")
-        if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for all
+        if n2n.launched_by_torchrun() and os.environ.get("RANK", "0") != "0":  # rank 0 speaks for all
             return 0
         print(
             f"trained {model.info['iterations']} steps; models in {args.out}/"

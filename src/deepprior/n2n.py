@@ -316,9 +316,15 @@ def _training_set(folder: str | os.PathLike, real_pairs: bool) -> TrainingSet:
     return TrainingSet(bursts=load_bursts(folder)) if real_pairs else TrainingSet(images=load_folder(folder))
 
 
+def launched_by_torchrun() -> bool:
+    """Whether this process is one of several that torchrun started (it sets LOCAL_RANK; a
+    WORLD_SIZE alone may leak in from a scheduler's environment and starts nothing)."""
+    return "LOCAL_RANK" in os.environ and int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
 def _start_distributed() -> bool:
-    """Join the process group when launched by torchrun (WORLD_SIZE > 1); True if we started it."""
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
+    """Join the process group when launched by torchrun; True if we started it."""
+    if not launched_by_torchrun() or dist.is_initialized():
         return False
     dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     return True

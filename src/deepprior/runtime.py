@@ -43,18 +43,34 @@ def seed_everything(seed: int) -> None:
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
 
 
-@functools.cache  # a process-wide setting: applied once
+_MEMORY_REUSE = {"wanted": False}
+
+
+def reuse_freed_memory() -> None:
+    """Opt in, for this process, to ``keep_freed_memory`` on the CPU runs that follow (the CLI
+    does; a library caller whose process does other work decides for itself).
+
+    >>> reuse_freed_memory()  # doctest: +SKIP
+    """
+    _MEMORY_REUSE["wanted"] = True
+
+
 def keep_freed_memory(device: torch.device) -> bool:
-    """For a run on the CPU, on glibc, keep freed heap blocks in the process instead of handing
-    them back to the OS (other devices: nothing to do).
+    """After ``reuse_freed_memory``, for a run on the CPU, on glibc, keep freed heap blocks in the
+    process instead of handing them back to the OS (other devices, or not opted in: nothing).
 
     A training step allocates and frees the same large activation buffers every time. By
     default glibc maps each with mmap and unmaps it on free, so every step page-faults all of
     them in again: for the paper's net at 256² about 220 000 minor faults and 0.6 s of system
     time per step. With this, freed buffers are reused; the cost is that the process keeps its
-    peak memory until it exits. Returns whether the setting was applied.
+    peak memory until it exits. Returns whether the setting is on.
     """
-    if device.type != "cpu" or platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+    return _MEMORY_REUSE["wanted"] and device.type == "cpu" and _glibc_keeps_freed_memory()
+
+
+@functools.cache  # a process-wide setting: applied once
+def _glibc_keeps_freed_memory() -> bool:
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
     try:
         libc = ctypes.CDLL("libc.so.6")
