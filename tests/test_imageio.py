@@ -71,6 +71,31 @@ def test_channels_first_tiff_is_read_channels_last(tmp_path):
     np.testing.assert_array_equal(read_image(tmp_path / "planar.tif"), image.transpose(1, 2, 0))
 
 
+def test_cmyk_tiff_is_read_as_rgb(tmp_path):
+    cmyk = np.array([[[0, 0, 0, 0], [255, 0, 0, 0], [0, 0, 0, 255], [0, 255, 255, 0]]], np.uint8)
+    tifffile.imwrite(tmp_path / "print.tif", cmyk, photometric="separated")
+    rgb = read_image(tmp_path / "print.tif")  # white, cyan, black, red
+    np.testing.assert_array_equal(rgb, [[[255, 255, 255], [0, 255, 255], [0, 0, 0], [255, 0, 0]]])
+
+
+def test_white_is_zero_grey_tiff_is_inverted(tmp_path):
+    tifffile.imwrite(tmp_path / "scan.tif", np.array([[0, 65535]], np.uint16), photometric="miniswhite")
+    np.testing.assert_array_equal(read_image(tmp_path / "scan.tif"), [[65535, 0]])
+
+
+def test_a_stack_of_pages_is_refused_with_how_to_pass_one(tmp_path):
+    tifffile.imwrite(tmp_path / "frames.tif", random_image((3, 8, 8, 3), np.uint8), photometric="rgb")
+    with pytest.raises(ImageReadError, match="stack of 3 pages.*key=0"):
+        read_image(tmp_path / "frames.tif")
+
+
+def test_int32_counts_are_scaled_by_their_own_range_and_written_back_to_it(tmp_path):
+    counts = np.array([[100, 600], [2100, 4100]], np.int32)  # 12-bit counts stored in int32
+    x, encoding = to_float(counts)
+    np.testing.assert_allclose(x, [[0, 0.125], [0.5, 1]])
+    np.testing.assert_array_equal(from_float(x, encoding), counts)
+
+
 def test_lzw_tiff_is_read(tmp_path):
     # tifffile needs the optional imagecodecs for LZW; Pillow reads it instead.
     image = random_image((6, 8, 3))

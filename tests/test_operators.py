@@ -135,6 +135,18 @@ def test_mask_accepts_numpy_torch_bool_and_float():
         assert op.known_fraction == pytest.approx(m.mean())
 
 
+def test_a_mask_with_transparency_is_refused_and_an_opaque_alpha_ignored():
+    from deepprior.image import known_pixels
+
+    mask = np.zeros((4, 4, 2), np.uint8)
+    mask[:2, :, 0] = 255
+    mask[..., 1] = 255  # opaque: the grey values are the mask
+    assert known_pixels(mask, (4, 4)).sum() == 8
+    mask[0, 0, 1] = 0
+    with pytest.raises(InputError, match="transparency"):
+        known_pixels(mask, (4, 4))
+
+
 def test_mask_errors_name_the_problem():
     with pytest.raises(InputError, match="mask is 48×64 but the image is 50×64"):
         Mask(np.ones((64, 48)))(torch.rand(1, 3, 64, 50))

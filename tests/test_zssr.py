@@ -72,6 +72,12 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
     assert resumed.history["loss"] == whole.history["loss"]
 
 
+def test_the_memory_estimate_covers_the_full_size_result_not_only_a_training_crop():
+    small = np.zeros((1000, 1000, 3), np.float32)  # ×8: a 64-megapixel result
+    plan = dp.plan("super-resolve", small, factor=8, method="zssr")
+    assert plan.bytes >= 4 * 3 * 8000 * 8000  # one float copy of the result, at least
+
+
 def test_zssr_super_resolves_only_and_needs_a_few_pixels():
     with pytest.raises(InputError, match="serves super-resolve only"):
         dp.get_preset("denoise", "fast", method="zssr")

@@ -95,13 +95,20 @@ def _resize(channel: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def known_pixels(mask: ImageLike, size: tuple[int, int]) -> np.ndarray:
     """A (H, W) float32 {0, 1} map of the known pixels from any mask image (white / True = known):
-    colour averaged, thresholded at 0.5 (with a warning when the mask is not binary).
+    colour averaged, thresholded at 0.5 (with a warning when the mask is not binary); an opaque
+    alpha channel is ignored, a mask with transparency refused.
 
     >>> known_pixels(np.array([[0, 255], [255, 255]], np.uint8), (2, 2))
     array([[0., 1.],
            [1., 1.]], dtype=float32)
     """
-    m = CallerImage.of(mask, "mask").tensor[0].mean(0).numpy()
+    given = CallerImage.of(mask, "mask")
+    if given.alpha is not None and given.alpha.min() != given.alpha.max():
+        raise InputError(
+            "the mask has transparency, which could mean either known or unknown pixels: save it "
+            "as black and white without alpha (white = known pixel)"
+        )
+    m = given.tensor[0].mean(0).numpy()
     if m.shape != size:
         raise InputError(f"the mask is {m.shape[1]}×{m.shape[0]} but the image is {size[1]}×{size[0]}")
     if not np.isin(m, (0.0, 1.0)).all():

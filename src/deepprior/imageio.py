@@ -147,11 +147,30 @@ def _read_png16(path: Path) -> np.ndarray:
     return image
 
 
+_TIFF_PHOTOMETRIC_OK = ("MINISBLACK", "MINISWHITE", "RGB", "SEPARATED", "YCBCR")
+
+
 def _read_tiff(path: Path) -> np.ndarray:
-    """TIFF with tifffile (float and 16-bit RGB), or Pillow for compressions tifffile lacks."""
+    """TIFF with tifffile (float and 16-bit RGB), or Pillow for palettes and for compressions
+    tifffile lacks. Grey stored white-is-zero is inverted, CMYK converted to RGB; a stack of
+    pages is refused (one image per file)."""
     try:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
+            photometric = series.pages[0].photometric.name
+            if len(series.pages) > 1:
+                raise ImageReadError(
+                    f"cannot read '{path}': it is a stack of {len(series.pages)} pages (axes "
+                    f"{series.axes}); deepprior restores one image per file: save each page as its own "
+                    f"file (e.g. tifffile.imwrite('page0.tif', tifffile.imread('{path.name}', key=0)))"
+                )
+            if photometric == "PALETTE":
+                return _read_pillow(path)
+            if photometric not in _TIFF_PHOTOMETRIC_OK:
+                raise ImageReadError(
+                    f"cannot read '{path}': its colours are stored as {photometric}; convert it to "
+                    f"grey or RGB first"
+                )
             image, axes = series.asarray(), series.axes
     except ValueError:  # e.g. LZW or JPEG compression: tifffile needs imagecodecs for these
         return _read_pillow(path)
@@ -160,7 +179,26 @@ def _read_tiff(path: Path) -> np.ndarray:
     axes = "".join(axes[i] for i in keep)
     channels = [i for i, axis in enumerate(axes) if axis not in "YX"]
     # Channels first (planar TIFF) or last: put the Y, X axes first and channels last.
-    return image.transpose([axes.index("Y"), axes.index("X"), *channels])
+    image = image.transpose([axes.index("Y"), axes.index("X"), *channels])
+    if photometric == "MINISWHITE":
+        return _on_float(image, lambda x: np.concatenate([1 - x[..., :1], x[..., 1:]], -1))
+    if photometric == "SEPARATED":
+        if image.ndim != 3 or image.shape[2] not in (4, 5):
+            raise ImageReadError(f"cannot read '{path}': a separated (ink) TIFF that is not CMYK")
+        return _on_float(image, _cmyk_to_rgb)
+    return image
+
+
+def _on_float(image: np.ndarray, fn) -> np.ndarray:
+    """Apply ``fn`` to an (H, W[, C]) image's float [0, 1] values and store it in its dtype again."""
+    x, encoding = to_float(image)
+    return from_float(fn(x.reshape(*x.shape[:2], -1)), encoding)
+
+
+def _cmyk_to_rgb(x: np.ndarray) -> np.ndarray:
+    """(H, W, 4) CMYK (or 5: with alpha) ink coverage in [0, 1] → (H, W, 3) RGB (or 4: RGBA)."""
+    rgb = (1 - x[..., :3]) * (1 - x[..., 3:4])
+    return np.concatenate([rgb, x[..., 4:]], -1)
 
 
 # --------------------------------------------------------------------------- float [0, 1]
@@ -181,20 +219,27 @@ _UINT8 = Encoding(np.dtype(np.uint8), 0.0, 255.0)
 def to_float(image: np.ndarray) -> tuple[np.ndarray, Encoding]:
     """Map an image to float32 in [0, 1]; also return the Encoding that `from_float` inverts.
 
-    Integers map their full range (uint8 /255, uint16 /65535, signed from iinfo.min), bool
-    maps False/True to 0/1, floats already in [0, 1] are kept, other floats map min..max to
-    0..1. Raises InputError for NaN or inf.
+    The rule (the README's): uint8 and uint16 map their full range (/255, /65535), bool maps
+    False/True to 0/1, floats already in [0, 1] are kept; every other image (float outside
+    [0, 1]; int8, int16, int32, uint32… whose values rarely span the type, e.g. 12-bit counts in
+    int32) maps its own min..max to 0..1, and ``from_float`` maps the result back to that range.
+    Raises InputError for NaN or inf.
+
+    >>> to_float(np.array([[0, 255]], np.uint8))[0]
+    array([[0., 1.]], dtype=float32)
+    >>> to_float(np.array([[100, 4100]], np.int32))[1]
+    Encoding(dtype=dtype('int32'), low=100.0, high=4100.0)
     """
     image = np.asarray(image)
     if image.dtype == bool:
         low, high = 0.0, 1.0
-    elif image.dtype.kind in "iu":
-        info = np.iinfo(image.dtype)
-        low, high = float(info.min), float(info.max)
-    elif image.dtype.kind == "f":
-        _check_finite(image)
+    elif image.dtype in (np.uint8, np.uint16):
+        low, high = 0.0, float(np.iinfo(image.dtype).max)
+    elif image.dtype.kind in "iuf":
+        if image.dtype.kind == "f":
+            _check_finite(image)
         low, high = float(image.min()), float(image.max())
-        if low >= 0 and high <= 1:
+        if image.dtype.kind == "f" and low >= 0 and high <= 1:
             low, high = 0.0, 1.0
         elif high == low:
             high = low + 1

@@ -57,20 +57,27 @@ class NetFit(StepLoop):
         raise NotImplementedError
 
     @staticmethod
+    def inference_bytes(problem: Problem, config: Any, net: torch.nn.Module) -> int:
+        """Peak memory of computing the final estimate (default: a few copies of the image)."""
+        height, width = problem.size
+        return 4 * 4 * problem.channels * height * width
+
+    @staticmethod
     def memory_probe(net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
         """A loss like a step's on input ``x``, to measure the memory a step needs."""
         return net(x).sum()
 
     @classmethod
     def cost(cls, problem: Problem, config: Any) -> Cost:
-        """FLOPs of the training steps and the final estimate; memory of one training step."""
+        """FLOPs of the training steps and the final estimate; the memory of the larger of a
+        training step and the final estimate."""
         net = cls.make_net(problem, config)
         shape = cls.training_shape(problem, config)
         step = flops(lambda x: cls.memory_probe(net, x), shape, probe=32)
         needed = training_bytes(lambda x: cls.memory_probe(net, x), shape, probe=32)
         return Cost(
             flops=config.iters * step + cls.inference_flops(problem, config, net),
-            bytes=needed,
+            bytes=max(needed, cls.inference_bytes(problem, config, net)),
             efficiency=cls.efficiency,
         )
 

@@ -119,6 +119,15 @@ class ZSSRFit(NetFit):
             net, (1, problem.channels, *problem.size), probe=32, backward=False
         )  # 8 flips/rotations
 
+    @staticmethod
+    def inference_bytes(problem: Problem, config: ZSSRConfig, net: torch.nn.Module) -> int:
+        """The enlarged image and its copies (back-projection), and for one tile with its margin
+        the 8 flipped views, their median and the net's widest activations."""
+        height, width = problem.size
+        side = min(config.tile + 2 * net.radius, max(height, width))
+        per_tile = side * side * (2 * 8 * problem.channels + 2 * config.width)
+        return 4 * (4 * problem.channels * height * width + per_tile)
+
     def learning_rate(self) -> float:
         return self.config.lr * 0.5 * (1 + math.cos(math.pi * self.iteration / self.config.iters))
 
