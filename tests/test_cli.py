@@ -118,39 +118,58 @@ def test_reference_report_curve_gif_and_snapshots(images, tmp_path, capsys):
     assert read_image(tmp_path / "curve.png").ndim == 3 and (tmp_path / "p.gif").stat().st_size > 0
 
 
-@pytest.mark.parametrize("method", ["dip", "zs-n2n"])
-def test_checkpoint_and_resume_continue_the_same_run(images, tmp_path, method):
-    ckpt = tmp_path / "run.ckpt"
-    common = [
-        "--method",
-        method,
-        "--checkpoint",
-        ckpt,
-        "--every",
-        "2",
-        "--quiet",
-        "--report",
-        tmp_path / "r.json",
-    ]
-    assert run("denoise", images["rgb"], "-o", tmp_path / "a.png", "--iters", "4", *common) == 0
-    assert (
-        run(
-            "denoise", images["rgb"], "-o", tmp_path / "a.png", "--iters", "6", "--resume", "--force", *common
-        )
-        == 0
-    )
-    report = json.loads((tmp_path / "r.json").read_text())
-    assert report["iterations"] == 6 and report["config"]["method"] == method
+def interrupt_at(monkeypatch, step: int) -> None:
+    """Make the next CLI run receive a real Ctrl-C (SIGINT) at ``step``."""
 
-
-def test_ctrl_c_writes_the_result_and_a_checkpoint_to_resume_from(images, tmp_path, monkeypatch, capsys):
     class Interrupt:
         def on_step(self, run):
-            if run.iteration == 2:
+            if run.iteration == step:
                 os.kill(os.getpid(), signal.SIGINT)
 
     original = cli._callbacks
     monkeypatch.setattr(cli, "_callbacks", lambda args, ckpt: original(args, ckpt) + [Interrupt()])
+
+
+@pytest.mark.parametrize(
+    "method, options",
+    [
+        ("dip", []),
+        ("dip", ["--reference", "clean"]),
+        ("dip", ["--early-stop", "holdout"]),
+        ("dip", ["--early-stop", "variance"]),  # its window: the last 100 outputs
+        ("zs-n2n", []),
+    ],
+)
+def test_a_run_interrupted_and_resumed_equals_an_uninterrupted_one_bit_for_bit(
+    images, tmp_path, monkeypatch, method, options
+):
+    rng = np.random.default_rng(1)
+    clean = rng.random((20, 24, 3)).astype(np.float32)
+    noisy = write_image(tmp_path / "noisy.tif", np.clip(clean + rng.normal(0, 0.1, clean.shape), 0, 1))
+    write_image(tmp_path / "clean.tif", clean)
+    options = [str(tmp_path / "clean.tif") if o == "clean" else o for o in options]
+    steps, stop = (["--iters", "130"], 115) if "variance" in options else (["--iters", "40"], 25)
+    common = [noisy, "--method", method, *steps, *options, "--quiet", "--every", "10"]
+    assert run("denoise", *common, "-o", tmp_path / "whole.tif", "--report", tmp_path / "whole.json") == 0
+
+    ckpt = tmp_path / "run.ckpt"
+    half = ["-o", tmp_path / "resumed.tif", "--report", tmp_path / "resumed.json", "--checkpoint", ckpt]
+    with monkeypatch.context() as patch:
+        interrupt_at(patch, stop)
+        assert run("denoise", *common, *half) == 130
+    assert json.loads((tmp_path / "resumed.json").read_text())["iterations"] == stop
+    assert run("denoise", *common, *half, "--resume", "--force") == 0
+
+    whole, resumed = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("whole", "resumed"))
+    assert resumed["iterations"] == whole["iterations"]
+    assert resumed["history"]["loss"] == whole["history"]["loss"]
+    assert resumed["history"]["psnr"] == whole["history"]["psnr"]
+    assert resumed["config"].get("returned_iteration") == whole["config"].get("returned_iteration")
+    np.testing.assert_array_equal(read_image(tmp_path / "resumed.tif"), read_image(tmp_path / "whole.tif"))
+
+
+def test_ctrl_c_writes_the_result_and_a_checkpoint_to_resume_from(images, tmp_path, monkeypatch, capsys):
+    interrupt_at(monkeypatch, 2)
     out = tmp_path / "d.png"
     assert run("denoise", images["rgb"], "-o", out, "--method", "dip", "--iters", "50", "--quiet") == 130
     assert out.exists() and (tmp_path / "d.png.ckpt.pt").exists()

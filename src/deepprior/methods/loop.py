@@ -55,6 +55,8 @@ class StepLoop:
         self.interrupted = False
         self._elapsed = 0.0
         self._pending: list[torch.Tensor] = []
+        self._callbacks: list = []
+        self._callback_states: dict[str, Any] = {}
 
     def adopt(self, net: torch.nn.Module, **adam: Any) -> torch.nn.Module:
         """Move ``net`` to the device and give it an Adam optimizer (``adam``: its options, the
@@ -111,6 +113,9 @@ class StepLoop:
             "pending": [t.clone() for t in self._pending],
             "history": self.history,
             "elapsed": self._elapsed,
+            "callbacks": {
+                type(cb).__name__: cb.state_dict() for cb in self._callbacks if hasattr(cb, "state_dict")
+            },
             **self.extra_state(),
         }
 
@@ -137,6 +142,7 @@ class StepLoop:
         self.optimizer.load_state_dict(state["optimizer"])
         self._pending = [t.to(self.device) for t in state["pending"]]
         self.history, self._elapsed = state["history"], state["elapsed"]
+        self._callback_states = _on_device(state.get("callbacks", {}), self.device)
         self.last_loss = self.history["loss"][-1] if self.history["loss"] else math.nan
         self.last_psnr = self.history["psnr"][-1][1] if self.history["psnr"] else math.nan
 
@@ -157,10 +163,14 @@ class StepLoop:
 
     def run(self, callbacks: Iterable = ()) -> Result:
         """Step until ``config.iters`` or a callback sets ``stop``; Ctrl-C stops cleanly after the
-        current step (a second Ctrl-C aborts at once)."""
-        callbacks = list(callbacks)
+        current step (a second Ctrl-C aborts at once). A callback with ``state_dict()`` and
+        ``load_state_dict()`` (the early stopping rule) has its state saved in checkpoints and
+        restored on resume, after its ``on_start``."""
+        callbacks = self._callbacks = list(callbacks)
         for cb in callbacks:
             getattr(cb, "on_start", _nothing)(self)
+            if hasattr(cb, "load_state_dict") and type(cb).__name__ in self._callback_states:
+                cb.load_state_dict(self._callback_states[type(cb).__name__])
         start = time.perf_counter() - self._elapsed
         with _deferred_interrupt(self):
             while self.iteration < self.config.iters and not self.stop:
@@ -192,6 +202,17 @@ class StepLoop:
 def host_image(image: torch.Tensor) -> np.ndarray:
     """(1, C, H, W) on any device → (H, W, C) float32 numpy array (synchronises)."""
     return np.ascontiguousarray(image[0].detach().float().cpu().permute(1, 2, 0).numpy())
+
+
+def _on_device(value: Any, device: torch.device) -> Any:
+    """``value`` (tensors in nested dicts, lists and tuples) with its tensors moved to ``device``."""
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if isinstance(value, dict):
+        return {k: _on_device(v, device) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_on_device(v, device) for v in value)
+    return value
 
 
 def _nothing(_run: StepLoop) -> None:

@@ -62,6 +62,26 @@ class EarlyStopping:
         self.best_image: torch.Tensor | None = None
         self.stop_iteration: int | None = None
 
+    # What a checkpoint keeps of the rule, so that a resumed run stops where an uninterrupted one would.
+    _STATE = (
+        "outputs",
+        "total",
+        "squares",
+        "pixels",
+        "trace",
+        "best_value",
+        "best_iteration",
+        "best_image",
+        "stop_iteration",
+    )
+
+    def state_dict(self) -> dict:
+        return {name: getattr(self, name) for name in self._STATE}
+
+    def load_state_dict(self, state: dict) -> None:
+        for name in self._STATE:
+            setattr(self, name, state[name])
+
     def on_start(self, run) -> None:
         if not hasattr(run, "output"):
             raise InputError("early stopping watches DIP's raw outputs: it applies to DIP runs only")
