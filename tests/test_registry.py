@@ -10,6 +10,7 @@ import pytest
 
 import deepprior as dp
 from deepprior import cli, registry
+from deepprior.bench import protocols
 from deepprior.imageio import read_image, write_image
 from deepprior.problem import Result
 from deepprior.runtime import Cost
@@ -81,7 +82,9 @@ def test_a_registered_method_runs_from_the_command_line_and_the_bench(toy, tmp_p
         == 0
     )
     rows = json.loads((tmp_path / "bench" / "results.json").read_text())["rows"]
-    assert [r["method"] for r in rows] == ["toy", "tv"] and rows[0]["psnr"] > 0 and rows[0]["steps"] is None
+    assert [r["method"] for r in rows] == ["toy", "tv"] and rows[0]["steps"] is None
+    case = protocols.denoise_cases(None, [25], images=tmp_path / "clean")[0]  # the same noisy input
+    assert rows[0]["psnr"] == pytest.approx(case.psnr(dp.denoise(case.observed, method="toy")))
 
 
 def test_auto_takes_the_default_unless_an_option_needs_another_method():
