@@ -10,17 +10,48 @@
 
 __version__ = "0.1.0"
 
-from . import callbacks, n2n, operators, presets, registry
-from .api import Plan, dejpeg, denoise, flash_no_flash, inpaint, plan, restore, run, super_resolve
-from .errors import DeepPriorError, ImageReadError, ImageTooLargeError, InputError, OutputExistsError
-from .imageio import read_image, write_image
-from .methods.dip import DIPConfig
-from .methods.stopping import EarlyStopping
-from .methods.zeroshot import ZSN2NConfig
-from .methods.zssr import ZSSRConfig
-from .metrics import psnr, ssim
-from .problem import Problem, Result
-from .registry import get_preset
+import importlib
+from typing import Any
+
+# The public names and the module each comes from; they are imported on first use, so that
+# ``import deepprior`` (and the command line's start-up) does not load torch before it is needed.
+_MODULES = ("callbacks", "n2n", "operators", "presets", "registry")
+_NAMES = {
+    **dict.fromkeys(
+        ("Plan", "dejpeg", "denoise", "flash_no_flash", "inpaint", "plan", "restore", "run", "super_resolve"),
+        "api",
+    ),
+    **dict.fromkeys(
+        ("DeepPriorError", "ImageReadError", "ImageTooLargeError", "InputError", "OutputExistsError"),
+        "errors",
+    ),
+    "read_image": "imageio",
+    "write_image": "imageio",
+    "DIPConfig": "methods.dip",
+    "EarlyStopping": "methods.stopping",
+    "ZSN2NConfig": "methods.zeroshot",
+    "ZSSRConfig": "methods.zssr",
+    "psnr": "metrics",
+    "ssim": "metrics",
+    "Problem": "problem",
+    "Result": "problem",
+    "get_preset": "registry",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _NAMES:
+        value = getattr(importlib.import_module(f".{_NAMES[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "run",

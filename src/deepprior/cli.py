@@ -49,36 +49,30 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def positive(kind: type) -> Any:
-    """An argparse type: a number of ``kind`` above 0."""
+def _number(kind: type, valid: Any, must: str) -> Any:
+    """An argparse type: a number of ``kind`` for which ``valid(value)`` holds (``must``: the rule)."""
 
     def parse(text: str):
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+        if not valid(value):
+            raise argparse.ArgumentTypeError(f"must be {must}, got {text}")
         return value
 
-    parse.__name__ = f"positive {kind.__name__}"
+    parse.__name__ = f"{kind.__name__} {must}"
     return parse
+
+
+def positive(kind: type) -> Any:
+    """An argparse type: a number of ``kind`` above 0."""
+    return _number(kind, lambda value: value > 0, "above 0")
 
 
 def non_negative(kind: type) -> Any:
     """An argparse type: a number of ``kind`` ≥ 0."""
-
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if not value >= 0:
-            raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-        return value
-
-    parse.__name__ = f"non-negative {kind.__name__}"
-    return parse
+    return _number(kind, lambda value: value >= 0, "0 or more")
 
 
 def _common(parser: argparse.ArgumentParser, *, output: bool = True) -> None:
@@ -480,11 +474,10 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
     warnings.formatwarning = lambda message, category, *rest: f"deepprior: warning: {message}\n"
     reuse_freed_memory()  # the CLI's process runs one job: reuse its buffers from step to step
     try:
+        args = build_parser().parse_args(argv)
         check_outputs(args)
         return _run(args)
     except DeepPriorError as error:

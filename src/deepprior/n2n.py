@@ -269,6 +269,8 @@ def train(
     cfg = N2NConfig(**config)
     if resume and out is None:
         raise InputError("resume needs the training folder (out=) that holds checkpoint.pt")
+    if resume and not (Path(out) / "checkpoint.pt").exists():
+        raise InputError(f"nothing to resume: no checkpoint.pt in '{out}'")
     if out is not None and not resume:
         try:
             check_folder(out, force=force)
@@ -299,8 +301,6 @@ def train(
                     for name in TRAINING_FILES:
                         (out / name).unlink(missing_ok=True)
                 if resume:
-                    if not (out / "checkpoint.pt").exists():
-                        raise InputError(f"nothing to resume: no checkpoint.pt in '{out}'")
                     run.load(out / "checkpoint.pt")
                 cbs += [_ModelFiles(out), Checkpoint(out / "checkpoint.pt", cfg.val_every)]
         elif resume and out is not None:
