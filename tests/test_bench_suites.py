@@ -59,6 +59,13 @@ def test_cases_are_blind_unless_the_oracle_is_asked_for(folder):
     assert sr.inputs == {"factor": 4, "kernel": "bicubic"}
 
 
+def test_no_bench_entry_pins_what_only_the_oracle_may_know():
+    from deepprior.registry import variants
+
+    for name, (_method, options) in variants().items():
+        assert not {"sigma", "kernel", "kind"} & set(options), name
+
+
 def test_a_crop_with_nothing_to_fill_is_skipped_with_a_reason(folder):
     case = protocols.inpaint_cases(None, images=folder)[0]
     assert case.skip_reason() is None

@@ -346,11 +346,8 @@ def _builtin() -> None:
             zssr.ZSSRConfig,
             {"fast": _fixed(presets.ZSSR["fast"]), "paper": _fixed(presets.ZSSR["paper"])},
             cost=fit_cost,
-            # ZSSR makes its training pairs with the protocol's own (bicubic) downsampler
-            variants={
-                "zssr": {"preset": "fast", "kernel": "bicubic"},
-                "zssr-paper": {"preset": "paper", "kernel": "bicubic"},
-            },
+            # the kernel is the task's: the CLI's default, or the protocol's true one with --oracle
+            variants={"zssr": {"preset": "fast"}, "zssr-paper": {"preset": "paper"}},
         )
     )
     register(
