@@ -319,6 +319,26 @@ def test_data_parallel_ranks_hold_the_same_weights_that_one_process_alone_would_
     assert not all(torch.equal(ranks[0][k], alone[k]) for k in alone)  # over both ranks' batches
 
 
+def test_export_halves_the_weights_and_records_where_the_model_came_from(folder, tmp_path):
+    from deepprior.cli import main
+    from deepprior.methods.noise2noise import file_sha256
+
+    dp.n2n.train(folder, out=tmp_path / "run", iters=2, progress=False, device="cpu", **TINY)
+    tuned = dp.n2n.train(
+        folder, iters=1, progress=False, device="cpu", **{**TINY, "init": str(tmp_path / "run" / "best.pt")}
+    )
+    assert tuned.info["init_sha256"] == file_sha256(tmp_path / "run" / "best.pt")
+    assert main(["n2n", "export", str(tmp_path / "run"), "-o", str(tmp_path / "ship.pt")]) == 0
+    shipped = dp.n2n.load(tmp_path / "ship.pt")
+    assert shipped.info["exported_from"] == {
+        "file": "best.pt",
+        "sha256": file_sha256(tmp_path / "run" / "best.pt"),
+    }
+    blob = torch.load(tmp_path / "ship.pt", weights_only=True)
+    assert all(w.dtype == torch.float16 for w in blob["weights"].values() if w.is_floating_point())
+    assert main(["n2n", "export", str(tmp_path / "run"), "-o", str(tmp_path / "ship.pt")]) == 2  # exists
+
+
 def test_a_world_size_from_a_scheduler_alone_does_not_start_distributed_training(folder, monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")  # as a batch system may export; torchrun also sets LOCAL_RANK
     monkeypatch.delenv("LOCAL_RANK", raising=False)

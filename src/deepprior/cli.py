@@ -354,6 +354,7 @@ FILE_OUTPUTS = {
     "checkpoint": outputs.ANY,
     "json": outputs.JSON,
     "ship": outputs.ANY,
+    "model_file": (".pt",),
 }
 FOLDER_OUTPUTS = ("snapshots", "out")
 

@@ -131,6 +131,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="overwrite the output")
 
     p = commands.add_parser(
+        "export",
+        help="write a trained model as a file to ship (float16 weights, its origin recorded)",
+        epilog="example:\n  deepprior n2n export model/ -o denoiser.pt",
+        formatter_class=raw,
+    )
+    p.add_argument("model", type=Path, help="a model file, or a training folder (its best.pt)")
+    p.add_argument(
+        "-o", "--output", dest="model_file", type=Path, required=True, help="the model file to write (.pt)"
+    )
+    p.add_argument("--float32", action="store_true", help="keep the weights in float32")
+    p.add_argument("--force", action="store_true", help="overwrite the output")
+
+    p = commands.add_parser(
         "eval",
         help="PSNR/SSIM of a model on clean images with synthetic noise",
         epilog="example:\n  deepprior n2n eval model/ --images clean_test/ --noise gaussian:25",
@@ -197,6 +210,10 @@ def run(args: argparse.Namespace) -> int:
         )
         outputs.save_image(args.output, restored)
         print(f"wrote {args.output}")
+        return 0
+    if args.n2n_command == "export":
+        n2n.export(args.model, args.model_file, half=not args.float32)
+        print(f"wrote {args.model_file}")
         return 0
     scores = n2n.evaluate(
         n2n.load(args.model, args.device),

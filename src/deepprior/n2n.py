@@ -36,7 +36,15 @@ from .image import CallerImage, ImageLike
 from .imageio import atomic_path, list_images
 from .methods.ensemble import dihedral_mean
 from .methods.loop import host_image
-from .methods.noise2noise import N2NConfig, N2NModel, N2NTraining, Validation, window_batch, window_spacing
+from .methods.noise2noise import (
+    N2NConfig,
+    N2NModel,
+    N2NTraining,
+    Validation,
+    file_sha256,
+    window_batch,
+    window_spacing,
+)
 from .metrics import psnr, psnr_tensor, ssim
 from .noise import parse_noise
 from .outputs import check_folder
@@ -115,12 +123,30 @@ class Denoiser:
 def load(path: str | os.PathLike, device: str | torch.device = "auto") -> Denoiser:
     """A model file, or a training folder (its ``best.pt``, else ``last.pt``)."""
     path = Path(path)
-    if path.is_dir():
-        found = [path / name for name in ("best.pt", "last.pt") if (path / name).exists()]
-        if not found:
-            raise InputError(f"no best.pt or last.pt in '{path}'")
-        path = found[0]
-    return Denoiser(N2NModel.load(path), device)
+    return Denoiser(N2NModel.load(_model_file(path) if path.is_dir() else path), device)
+
+
+def _model_file(folder: Path) -> Path:
+    """A training folder's model: ``best.pt``, else ``last.pt``."""
+    found = [folder / name for name in ("best.pt", "last.pt") if (folder / name).exists()]
+    if not found:
+        raise InputError(f"no best.pt or last.pt in '{folder}'")
+    return found[0]
+
+
+def export(model: str | os.PathLike, out: str | os.PathLike, *, half: bool = True) -> Path:
+    """Write a trained model (a file, or a training folder's ``best.pt``) as a model file to ship:
+    weights in float16 with ``half`` (half the size; inference is in float32 either way), and its
+    origin recorded (``info["exported_from"]``: the source file's name and SHA-256). The shipped
+    model was made this way (README, "How the shipped model was made").
+    """
+    source = Path(model)
+    if source.is_dir():
+        source = _model_file(source)
+    exported = N2NModel.load(source)
+    exported.info = {**exported.info, "exported_from": {"file": source.name, "sha256": file_sha256(source)}}
+    exported.save(out, half=half)
+    return Path(out)
 
 
 def pretrained(device: str | torch.device = "auto") -> Denoiser:
@@ -183,7 +209,7 @@ def method_cost(method: Method, job: Job, options: RunOptions) -> Cost:
 def _cost(model: N2NModel, job: Job, options: RunOptions) -> Cost:
     window = model.window
     channels = model.channels
-    spacing, batch = window_spacing(window), window_batch(window)
+    spacing, batch = window_spacing(window, model.spacing), window_batch(window)
     height, width = job.problem.size
     windows = math.ceil(max(height - window, 0) / spacing + 1) * math.ceil(
         max(width - window, 0) / spacing + 1
@@ -404,6 +430,7 @@ __all__ = [
     "PRETRAINED",
     "TestImage",
     "evaluate",
+    "export",
     "load",
     "noisy_test_set",
     "pretrained",

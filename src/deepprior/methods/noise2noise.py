@@ -18,6 +18,7 @@ draws its own crops, rank 0 validates and writes files).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 import os
 from dataclasses import dataclass
@@ -190,6 +191,7 @@ class N2NTraining(StepLoop):
         self.rank = dist.get_rank() if self.distributed else 0
         self.is_main = self.rank == 0
         net = _unet(data.channels, config)
+        self._init_sha256 = file_sha256(config.init) if config.init else None  # which weights it started from
         if config.init:
             self._start_from(net, N2NModel.load(config.init), data.channels)
         self.adopt(net, betas=(0.9, 0.99), eps=1e-8)
@@ -282,6 +284,7 @@ class N2NTraining(StepLoop):
             "real_pairs": self.data.real_pairs,
             "iterations": self.iteration,
             "val_psnr": self.last_psnr,
+            "init_sha256": self._init_sha256,
         }
 
     def export(self) -> N2NModel:
@@ -303,9 +306,23 @@ def _unet(channels: int, config: N2NConfig) -> torch.nn.Module:
     return nets.build("unet", channels, channels, {"width": config.width, "depth": config.depth})
 
 
-def window_spacing(window: int) -> int:
-    """How far apart a model's overlapping windows of side ``window`` are: two thirds of a window."""
-    return window - window // 3
+def file_sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file's bytes, in hex (a model file's identity in provenance records)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# How far apart, as a fraction of a window, a model's overlapping windows are: chosen on the
+# development images (``examples/dev_selection.py``; README, "How the defaults were chosen").
+WINDOW_SPACING = 2 / 3
+
+
+def window_spacing(window: int, fraction: float = WINDOW_SPACING) -> int:
+    """The step in pixels between overlapping windows of side ``window``."""
+    return max(1, round(window * fraction))
 
 
 def window_batch(window: int) -> int:
@@ -319,6 +336,7 @@ class N2NModel:
 
     def __init__(self, net: torch.nn.Module, info: dict[str, Any]):
         self.net, self.info = net, info
+        self.spacing = WINDOW_SPACING  # of the windows at inference, as a fraction of a window
 
     @property
     def channels(self) -> int:
@@ -380,7 +398,7 @@ class N2NModel:
         was_training = self.net.training
         self.net.eval()
         if window:
-            out = windowed(self.net, x, window, window_spacing(window), batch=window_batch(window))
+            out = windowed(self.net, x, window, window_spacing(window, self.spacing), window_batch(window))
         else:
             out = tiled(self.net, x, tile, margin, self.net.multiple)
         self.net.train(was_training)
