@@ -319,6 +319,14 @@ def test_data_parallel_ranks_hold_the_same_weights_that_one_process_alone_would_
     assert not all(torch.equal(ranks[0][k], alone[k]) for k in alone)  # over both ranks' batches
 
 
+def test_applying_a_model_checks_the_memory_before_it_starts(monkeypatch):
+    from deepprior import runtime
+
+    monkeypatch.setattr(runtime, "available_memory", lambda device: 2**20)  # a 1 MiB machine
+    with pytest.raises(dp.ImageTooLargeError, match="Noise2Noise model on a 96×64 image needs about"):
+        dp.n2n.pretrained("cpu").denoise(np.zeros((64, 96), np.uint8))
+
+
 def test_export_halves_the_weights_and_records_where_the_model_came_from(folder, tmp_path):
     from deepprior.cli import main
     from deepprior.methods.noise2noise import file_sha256

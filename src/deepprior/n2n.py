@@ -107,6 +107,12 @@ class Denoiser:
         def per_channel(t: torch.Tensor) -> torch.Tensor:
             return torch.cat([run(t[:, c : c + 1]) for c in range(t.shape[1])], 1)
 
+        height, width = x.shape[-2:]
+        check_memory(
+            inference_bytes(self.model, height, width, x.shape[1], window),
+            self.device,
+            f"the Noise2Noise model on a {width}×{height} image",
+        )
         x = x.to(self.device)
         channels = self.model.channels
         if channels == 1 and x.shape[1] == 3:
@@ -177,15 +183,8 @@ def run_method(method: Method, job: Job, options: RunOptions) -> Result:
             f"shipped model was trained for: try method='dip'",
             stacklevel=4,
         )
-    height, width = job.problem.size
     start = time.perf_counter()
-    shipped = N2NModel.load(PRETRAINED)  # read once: for the memory check, then to denoise
-    check_memory(
-        _cost(shipped, job, options).bytes,
-        options.device,
-        f"the shipped Noise2Noise model on a {width}×{height} image",
-    )
-    model = Denoiser(shipped, options.device)
+    model = Denoiser(N2NModel.load(PRETRAINED), options.device)  # it checks the memory first
     ensemble = _ensemble(job, options)
     out = model.denoise_tensor(job.problem.y, ensemble=ensemble)
     history: dict[str, list] = {}
@@ -209,7 +208,7 @@ def method_cost(method: Method, job: Job, options: RunOptions) -> Cost:
 def _cost(model: N2NModel, job: Job, options: RunOptions) -> Cost:
     window = model.window
     channels = model.channels
-    spacing, batch = window_spacing(window, model.spacing), window_batch(window)
+    spacing = window_spacing(window, model.spacing)
     height, width = job.problem.size
     windows = math.ceil(max(height - window, 0) / spacing + 1) * math.ceil(
         max(width - window, 0) / spacing + 1
@@ -217,12 +216,23 @@ def _cost(model: N2NModel, job: Job, options: RunOptions) -> Cost:
     shape = (1, channels, window, window)
     per_window = flops(model.net, shape, probe=window, backward=False)
     passes = (job.problem.channels if model.channels == 1 else 1) * (8 if _ensemble(job, options) else 1)
-    needed = training_bytes(model.net, (batch, channels, window, window), probe=window) // 2
     return Cost(
         flops=per_window * windows * passes,
-        bytes=needed + 4 * job.pixels * job.problem.channels * 4,
+        bytes=inference_bytes(model, height, width, job.problem.channels),
         efficiency=N2N_EFFICIENCY,
     )
+
+
+def inference_bytes(
+    model: N2NModel, height: int, width: int, channels: int, window: int | None = None
+) -> int:
+    """Peak memory of denoising an image: one batch of windows through the network (without
+    gradients: about half a training step's activations) and four float copies of the image."""
+    window = model.window if window is None else window
+    shape = (
+        (window_batch(window), model.channels, window, window) if window else (1, model.channels, 512, 512)
+    )
+    return training_bytes(model.net, shape, probe=min(shape[-1], 64)) // 2 + 4 * height * width * channels * 4
 
 
 # What a training writes into its folder.
