@@ -48,9 +48,8 @@ _MEMORY_REUSE = {"wanted": False}
 
 def reuse_freed_memory() -> None:
     """Opt in, for this process, to ``keep_freed_memory`` on the CPU runs that follow (the CLI
-    does; a library caller whose process does other work decides for itself).
-
-    >>> reuse_freed_memory()  # doctest: +SKIP
+    does; a library caller whose process does other work decides for itself): call it once
+    before the runs, e.g. at the top of a benchmark script.
     """
     _MEMORY_REUSE["wanted"] = True
 
