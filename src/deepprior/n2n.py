@@ -162,8 +162,9 @@ def pretrained(device: str | torch.device = "auto") -> Denoiser:
 
 # The shipped model was trained on Gaussian noise of σ ≤ N2N_MAX_SIGMA (0–255 scale): above it, a
 # warning. It averages its 8 flips/rotations by default on images of up to N2N_ENSEMBLE_MAX_PIXELS
-# pixels: about 0.1 dB better on the colour suite at 8× the time, which on two CPU cores keeps a
-# 768×512 photo within a minute (README); larger images run once unless ``ensemble=True``.
+# pixels: 0.09 dB better on the development split (Sun80 crops, examples/dev_selection.py) at
+# 8× the time, which on two CPU cores keeps a 768×512 photo within a minute (README); larger
+# images run once unless ``ensemble=True``.
 N2N_MAX_SIGMA = 50
 N2N_ENSEMBLE_MAX_PIXELS = 2**19
 # The share of the matmul peak the U-Net's windows reach on the CPU, for the cost model (measured with

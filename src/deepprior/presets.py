@@ -161,9 +161,11 @@ def decoder(task: str, sigma: float, factor: int) -> dict[str, Any]:
 # Zero-shot Noise2Noise. paper: Mansour & Heckel's recipe (3000 Adam steps on the whole image,
 # lr 1e-3 halved every 1000 steps; about 78 GFLOP a step at 768×512). fast: 400 steps on four
 # random 128² crops with flips and rotations (about 2 % of the paper's pixel-steps on a Kodak
-# image), lr 3e-3, and the 8-fold flip/rotation ensemble at inference. Chosen on kodim01 σ25 in
-# ad-hoc runs: 300 steps 27.25 dB, 400 steps 27.35; lr 1e-2 27.14; sixteen 64² crops 27.16; the
-# ensemble adds about 0.05 dB. The suites' figures are in the README's Results.
+# image), lr 3e-3, and the 8-fold flip/rotation ensemble at inference. First chosen on kodim01
+# (in the colour suite); re-checked on the development split (examples/dev_selection.py, four
+# Sun80 crops at σ25): 200 steps 27.70 dB, 400 steps 28.16, 800 steps 28.48 at twice the time,
+# 400 steps at lr 1e-3 27.86. More steps keep helping; 400 keeps a photo near a minute on two
+# cores. The suites' figures are in the README's Results.
 ZS_N2N: dict[str, dict[str, Any]] = {
     "paper": {},
     "fast": dict(iters=400, lr=3e-3, crop=128, batch=4, augment=True, ensemble=True),
