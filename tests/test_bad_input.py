@@ -102,6 +102,7 @@ CORPUS = [
     ("a folder as the input", ["denoise", "{out}", "-o", "{out}/o.png"], "is a directory"),
     ("NaN in a float TIFF", ["denoise", "{nan}", "-o", "{out}/o.tif"], "NaN"),
     ("a stack of TIFF pages", ["denoise", "{stack}", "-o", "{out}/o.png"], "stack of 3 pages"),
+    ("dejpeg a missing file", ["dejpeg", "{out}/none.jpg", "-o", "{out}/o.png"], "no such file"),
     ("five channels", ["denoise", "{five}", "-o", "{out}/o.png"], "C in 1..4"),
     # outputs: all checked before any work
     ("unknown output format", ["denoise", "{rgb}", "-o", "{out}/o.pgm"], "unknown image format '.pgm'"),
@@ -254,7 +255,6 @@ CORPUS = [
 @pytest.mark.parametrize("name, argv, says", CORPUS, ids=[case[0] for case in CORPUS])
 def test_bad_input_gets_one_line_and_exit_code_2(files, tmp_path, capsys, name, argv, says):
     before = {p: p.stat().st_mtime_ns for p in files.values() if p.is_file()}
-    assert name
     filled = [a.format(out=tmp_path, **files) if isinstance(a, str) else a for a in argv]
     err = one_line(capsys, filled)
     assert says in err, err
