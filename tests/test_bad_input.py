@@ -233,6 +233,7 @@ CORPUS = [
         ["n2n", "train", "--images", "{clean}", "--out", "{out}/m", "--noise", "speckle"],
         "unknown noise",
     ),
+    ("export to an image name", ["n2n", "export", "{model}", "-o", "{out}/m.png"], "unknown format '.png'"),
     # the benchmark
     (
         "bench: unknown method",
