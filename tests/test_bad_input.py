@@ -4,6 +4,7 @@ work (or, where the input is fine after all, with a correct result)."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import subprocess
@@ -310,3 +311,21 @@ def test_a_failed_final_write_keeps_the_result_and_says_where(files, tmp_path, c
     assert code == 1 and len(err.splitlines()) == 1 and "No space left" in err
     kept = tmp_path / "o.partial.tif"
     assert str(kept) in err and read_image(kept).shape == (20, 24, 3)
+
+
+def test_every_path_flag_is_a_known_input_or_a_checked_output():
+    """A new output flag must join ``cli.FILE_OUTPUTS`` or ``FOLDER_OUTPUTS``, or it escapes the
+    checks made before any work."""
+    inputs = {"input", "mask", "reference", "flash", "no_flash", "model", "images", "pairs", "val", "data"}
+
+    def path_flags(parser: argparse.ArgumentParser) -> set[str]:
+        found = set()
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                found |= set().union(*(path_flags(p) for p in action.choices.values()))
+            elif action.type is Path:
+                found.add(action.dest)
+        return found
+
+    unchecked = path_flags(cli.build_parser()) - inputs - set(cli.FILE_OUTPUTS) - set(cli.FOLDER_OUTPUTS)
+    assert not unchecked
