@@ -172,12 +172,15 @@ def _quality(args: argparse.Namespace) -> int:
                 **{f"{k} (11 images)": v for k, v in published.INPAINT_AVERAGE_11.items()},
             }
         }
+    runnable = []
     for case in cases:
         case.oracle = args.oracle
-    skipped = [(c, c.skip_reason()) for c in cases if c.skip_reason()]
-    for case, reason in skipped:
-        print(f"bench: {case.setting} {case.name} skipped: {reason}")
-    cases = [c for c in cases if not c.skip_reason()]
+        reason = case.skip_reason()
+        if reason:
+            print(f"bench: {case.setting} {case.name} skipped: {reason}")
+        else:
+            runnable.append(case)
+    cases = runnable
     if args.limit:
         settings = dict.fromkeys(c.setting for c in cases)
         cases = [c for s in settings for c in [c for c in cases if c.setting == s][: args.limit]]
