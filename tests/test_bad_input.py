@@ -266,7 +266,7 @@ def test_bad_input_gets_one_line_and_exit_code_2(files, tmp_path, capsys, name, 
 
 def test_the_corpus_is_large_and_covers_every_command():
     assert len(CORPUS) >= 40
-    assert {argv[0] for _name, argv, _says in CORPUS} >= {*cli.TASK_ARGUMENTS, "n2n", "bench", "demo"} - {
+    assert {argv[0] for _name, argv, _says in CORPUS} >= {*cli.TASK_INPUTS, "n2n", "bench", "demo"} - {
         "dejpeg"
     }
 

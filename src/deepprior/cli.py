@@ -21,12 +21,21 @@ import torch
 
 from . import __version__, api, bench, cli_n2n, outputs, registry
 from . import callbacks as cbs
+from .cli_args import (
+    Parser,
+    add_run_options,
+    add_task_options,
+    choose_method,
+    non_negative,
+    positive,
+    run_options,
+    task_inputs,
+)
 from .errors import DeepPriorError, InputError
 from .imageio import atomic_path, read_image, split_alpha, write_image
-from .methods.stopping import HOLDOUT, SIGNALS
 from .metrics import psnr, ssim
-from .runtime import DEVICES, reuse_freed_memory
-from .tasks import INPAINT_KINDS, KERNELS, TASKS
+from .runtime import reuse_freed_memory
+from .tasks import TASKS
 
 EXAMPLES = {
     "denoise": "deepprior denoise noisy.png -o clean.png --sigma 25\n"
@@ -42,70 +51,12 @@ EXAMPLES = {
 }
 
 
-class Parser(argparse.ArgumentParser):
-    """argparse with one-line errors: ``deepprior COMMAND: error: …`` and exit code 2."""
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _number(kind: type, valid: Any, must: str) -> Any:
-    """An argparse type: a number of ``kind`` for which ``valid(value)`` holds (``must``: the rule)."""
-
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if not valid(value):
-            raise argparse.ArgumentTypeError(f"must be {must}, got {text}")
-        return value
-
-    parse.__name__ = f"{kind.__name__} {must}"
-    return parse
-
-
-def positive(kind: type) -> Any:
-    """An argparse type: a number of ``kind`` above 0."""
-    return _number(kind, lambda value: value > 0, "above 0")
-
-
-def non_negative(kind: type) -> Any:
-    """An argparse type: a number of ``kind`` ≥ 0."""
-    return _number(kind, lambda value: value >= 0, "0 or more")
-
-
 def _common(parser: argparse.ArgumentParser, *, output: bool = True) -> None:
     g = parser.add_argument_group("run")
     if output:
         g.add_argument("-o", "--output", required=True, type=Path, help="restored image (PNG, TIFF, JPEG)")
-    presets = dict.fromkeys(name for m in registry.METHODS.values() for name in m.presets)
-    g.add_argument(
-        "--preset",
-        choices=tuple(presets),
-        help="fast (default): the laptop-CPU setting; paper: the published settings of the method; "
-        "decoder: DIP with a Deep Decoder, denoising only "
-        "(for denoise, a preset without --method means DIP)",
-    )
-    g.add_argument("--iters", type=positive(int), help="number of steps (default: the preset's)")
-    g.add_argument(
-        "--early-stop",
-        nargs="?",
-        const="auto",
-        choices=("auto", *SIGNALS),
-        metavar="SIGNAL",
-        help="DIP: stop at the minimum of a signal that needs no clean image and return that "
-        f"estimate: 'holdout' (the error on {100 * HOLDOUT:.0f} %% of the pixels, left out of the loss; the "
-        "default for denoise) or 'variance' (ES-WMV, the outputs stop settling; the default "
-        "for the other tasks)",
-    )
+    add_run_options(g)
     g.add_argument("--reference", type=Path, help="clean image: PSNR/SSIM in the progress bar and report")
-    g.add_argument("--device", default="auto", choices=DEVICES, help="default: cuda, then mps, then cpu")
-    g.add_argument(
-        "--seed", type=non_negative(int), help="random seed (default 0; runs are bit-reproducible on the CPU)"
-    )
-    g.add_argument("--force", action="store_true", help="overwrite existing outputs")
-    g.add_argument("--quiet", action="store_true", help="no progress bar")
     g = parser.add_argument_group("watching and resuming")
     g.add_argument(
         "--snapshots", type=Path, metavar="DIR", help="write the estimate to DIR every --every steps"
@@ -124,73 +75,37 @@ def _input(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", type=Path)
 
 
-def _denoise_arguments(p: argparse.ArgumentParser) -> None:
-    _input(p)
-    p.add_argument(
-        "--sigma", type=non_negative(float), help="noise std on the 0–255 scale, for DIP (default: estimated)"
-    )
-    p.add_argument(
-        "--ensemble",
-        action=argparse.BooleanOptionalAction,
-        help="n2n and zs-n2n: average the 8 flips/rotations of the image (8× the time, about 0.1 dB "
-        "better; n2n's default: on up to 2^19 pixels)",
-    )
-
-
-def _sr_arguments(p: argparse.ArgumentParser) -> None:
-    _input(p)
-    p.add_argument("--factor", type=positive(int), default=4, help="2, 4, 8… (default 4)")
-    p.add_argument(
-        "--kernel",
-        choices=KERNELS,
-        default="lanczos2",
-        help="the downsampler assumed to have made the small image",
-    )
-
-
-def _inpaint_arguments(p: argparse.ArgumentParser) -> None:
+def _inpaint_inputs(p: argparse.ArgumentParser) -> None:
     _input(p)
     p.add_argument("--mask", type=Path, required=True, help="same size as the image; white = known pixel")
-    p.add_argument(
-        "--mask-kind",
-        choices=INPAINT_KINDS,
-        default="auto",
-        help="text: thin strokes; holes: large regions (default: decided from the mask)",
-    )
 
 
-def _restore_arguments(p: argparse.ArgumentParser) -> None:
+def _restore_inputs(p: argparse.ArgumentParser) -> None:
     _input(p)
     p.add_argument("--mask", type=Path, required=True, help="same size as the image; white = kept pixel")
 
 
-def _flash_arguments(p: argparse.ArgumentParser) -> None:
+def _flash_inputs(p: argparse.ArgumentParser) -> None:
     p.add_argument("--flash", type=Path, required=True)
     p.add_argument("--no-flash", type=Path, required=True)
 
 
-# Each task's own arguments, and how they become the image and the task inputs of ``api.run``.
-TASK_ARGUMENTS = {
-    "denoise": _denoise_arguments,
-    "super-resolve": _sr_arguments,
-    "inpaint": _inpaint_arguments,
-    "restore": _restore_arguments,
+# Each task's image inputs on the command line (its other options: ``cli_args.TASK_OPTIONS``).
+TASK_INPUTS = {
+    "denoise": _input,
+    "super-resolve": _input,
+    "inpaint": _inpaint_inputs,
+    "restore": _restore_inputs,
     "dejpeg": _input,
-    "flash-no-flash": _flash_arguments,
+    "flash-no-flash": _flash_inputs,
 }
 
 
 def _task_inputs(args: argparse.Namespace) -> tuple[np.ndarray, dict[str, Any]]:
-    """The image and the task inputs that the parsed arguments give (the CLI's σ is on 0–255)."""
+    """The image and the task inputs that the parsed arguments give."""
     if args.command == "flash-no-flash":
         return read_image(args.no_flash), {"guide": read_image(args.flash)}
-    inputs = {
-        "sigma": None if getattr(args, "sigma", None) is None else args.sigma / 255,
-        "factor": getattr(args, "factor", None),
-        "kernel": getattr(args, "kernel", None),
-        "kind": getattr(args, "mask_kind", None),
-        "mask": read_image(args.mask) if getattr(args, "mask", None) else None,
-    }
+    inputs = {**task_inputs(args), "mask": read_image(args.mask) if getattr(args, "mask", None) else None}
     return read_image(args.input), inputs
 
 
@@ -213,18 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
 
-    for task, add_inputs in TASK_ARGUMENTS.items():
+    for task, add_inputs in TASK_INPUTS.items():
         p = command(task, TASKS[task].summary)
         add_inputs(p)
-        methods = registry.methods_for(task)
-        if len(methods) > 1:
-            p.add_argument(
-                "--method",
-                choices=("auto", *(m.name for m in methods)),
-                default="auto",
-                help=f"{registry.describe(methods)}; auto (default): {methods[0].name}, or the first "
-                f"of the others that takes the options given (--preset, --iters, --early-stop…)",
-            )
+        add_task_options(p, task)
         _common(p)
     bench.add_parser(sub)
     cli_n2n.add_parser(sub)
@@ -254,47 +161,6 @@ def _callbacks(args: argparse.Namespace, checkpoint: Path | None) -> list:
     return found
 
 
-# The run options' flags, for messages about options a method does not take.
-FLAGS = {
-    "preset": "--preset",
-    "iters": "--iters",
-    "seed": "--seed",
-    "early_stop": "--early-stop",
-    "resume": "--resume",
-    "ensemble": "--ensemble",
-    "sigma": "--sigma",
-    "callbacks": "--snapshots, --gif, --curve or --checkpoint",
-}
-
-
-def _options(args: argparse.Namespace) -> dict[str, Any]:
-    """The run options the flags give (None: not given)."""
-    return {
-        "preset": args.preset,
-        "iters": args.iters,
-        "seed": args.seed,
-        "early_stop": args.early_stop,
-        "ensemble": getattr(args, "ensemble", None),
-        "resume": str(args.checkpoint) if args.resume else None,
-    }
-
-
-def _method(args: argparse.Namespace) -> registry.Method:
-    """The method the command runs: --method, or for auto the registry's rule on the flags given."""
-    given = {
-        k: v for k, v in {**_options(args), "sigma": getattr(args, "sigma", None)}.items() if v is not None
-    }
-    if _callbacks(args, None):
-        given["callbacks"] = True
-    try:
-        name, _reason = registry.choose(args.command, getattr(args, "method", "auto"), given)
-    except InputError as error:
-        message = str(error)
-        option = message.split(" ", 1)[0]
-        raise InputError(message.replace(option, FLAGS[option], 1) if option in FLAGS else message) from None
-    return registry.method(name)
-
-
 def _run(args: argparse.Namespace) -> int:
     if args.command == "bench":
         return bench.run(args)
@@ -306,7 +172,7 @@ def _run(args: argparse.Namespace) -> int:
         raise InputError(f"cannot resume: checkpoint '{args.checkpoint}' does not exist")
     if args.command == "demo":
         return _demo(args)
-    method = _method(args)
+    method = choose_method(args.command, args, callbacks=bool(_callbacks(args, None)))
     checkpoint = args.checkpoint or _interrupt_checkpoint(args)
     takes_callbacks = "callbacks" in method.options
     reference = read_image(args.reference) if args.reference else None
@@ -316,7 +182,7 @@ def _run(args: argparse.Namespace) -> int:
         image,
         method=method.name,
         **inputs,
-        **_options(args),
+        **run_options(args),
         device=args.device,
         reference=reference,
         callbacks=_callbacks(args, checkpoint if takes_callbacks else None),
@@ -378,7 +244,7 @@ def check_outputs(args: argparse.Namespace) -> None:
             outputs.check_file(path, outputs.JSON, force=force)
         else:
             outputs.check_folder(path, force=force, exists_ok=resuming)
-    if args.command in TASK_ARGUMENTS and not (args.checkpoint or args.resume or force):
+    if args.command in TASK_INPUTS and not (args.checkpoint or args.resume or force):
         stale = _interrupt_checkpoint(args)
         if stale.exists():
             raise InputError(
