@@ -317,6 +317,7 @@ def test_every_path_flag_is_a_known_input_or_a_checked_output():
     """A new output flag must join ``cli.FILE_OUTPUTS`` or ``FOLDER_OUTPUTS``, or it escapes the
     checks made before any work."""
     inputs = {"input", "mask", "reference", "flash", "no_flash", "model", "images", "pairs", "val", "data"}
+    inputs |= {"manifest", "masks", "references"}  # batch
 
     def path_flags(parser: argparse.ArgumentParser) -> set[str]:
         found = set()

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import __version__, api, bench, cli_n2n, outputs, registry
+from . import __version__, api, bench, cli_batch, cli_n2n, outputs, registry
 from . import callbacks as cbs
 from .cli_args import (
     Parser,
@@ -32,8 +32,8 @@ from .cli_args import (
     task_inputs,
 )
 from .errors import DeepPriorError, InputError
-from .imageio import atomic_path, read_image, split_alpha, write_image
-from .metrics import psnr, ssim
+from .imageio import atomic_path, read_image, write_image
+from .metrics import image_scores, psnr
 from .runtime import reuse_freed_memory
 from .tasks import TASKS
 
@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="deepprior",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Image restoration without clean training data (Deep Image Prior).",
-        epilog="examples:\n  " + "\n  ".join([*EXAMPLES.values(), cli_n2n.EXAMPLE]),
+        epilog="examples:\n  " + "\n  ".join([*EXAMPLES.values(), cli_n2n.EXAMPLE, cli_batch.EXAMPLE]),
     )
     parser.add_argument("--version", action="version", version=f"deepprior {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -135,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         _common(p)
     bench.add_parser(sub)
     cli_n2n.add_parser(sub)
+    cli_batch.add_parser(sub)
     p = command("demo", "denoise a bundled image with synthetic noise and print the PSNR gain")
     p.add_argument(
         "--out", type=Path, default=Path("demo_out"), help="folder for the images (default demo_out)"
@@ -166,6 +167,8 @@ def _run(args: argparse.Namespace) -> int:
         return bench.run(args)
     if args.command == cli_n2n.COMMAND:
         return cli_n2n.run(args)
+    if args.command == cli_batch.COMMAND:
+        return cli_batch.run(args)
     if args.resume and not args.checkpoint:
         raise InputError("--resume needs --checkpoint FILE")
     if args.resume and not args.checkpoint.exists():
@@ -188,7 +191,7 @@ def _run(args: argparse.Namespace) -> int:
         callbacks=_callbacks(args, checkpoint if takes_callbacks else None),
     )
     outputs.save_image(args.output, result.image)
-    scores = _scores(result.image, reference)
+    scores = image_scores(result.image, reference)
     if args.report:
         _write_report(args, result, scores)
     summary = f"wrote {args.output} ({method.name}, {result.iterations} steps, {result.seconds:.1f} s)"
@@ -238,7 +241,8 @@ def check_outputs(args: argparse.Namespace) -> None:
             )
     for name in FOLDER_OUTPUTS:
         path = getattr(args, name, None)
-        if path is None or getattr(args, "n2n_command", None) == "train":  # n2n.train checks it first
+        # n2n.train and batch check their folders themselves: what they hold decides a resume
+        if path is None or getattr(args, "n2n_command", None) == "train" or args.command == cli_batch.COMMAND:
             continue
         if getattr(args, "suite", None) == "speed":
             outputs.check_file(path, outputs.JSON, force=force)
@@ -251,20 +255,6 @@ def check_outputs(args: argparse.Namespace) -> None:
                 f"'{stale}' holds an interrupted run: continue it with --checkpoint {stale} --resume "
                 f"--force, or pass --force to start afresh"
             )
-
-
-def _scores(image: np.ndarray, reference: np.ndarray | None) -> dict[str, float]:
-    """PSNR and SSIM of the colour channels (alpha left out), each image over its dtype's range."""
-    if reference is None:
-        return {}
-    image, reference = split_alpha(image)[0], split_alpha(reference)[0]
-    if reference.shape != image.shape:
-        raise InputError(
-            f"the reference is {reference.shape[1]}×{reference.shape[0]} "
-            f"({reference.ndim} dims) but the result is {image.shape[1]}×{image.shape[0]} "
-            f"({image.ndim} dims)"
-        )
-    return {"psnr": psnr(image, reference), "ssim": ssim(image, reference)}
 
 
 def _write_report(args: argparse.Namespace, result, scores: dict[str, float]) -> None:

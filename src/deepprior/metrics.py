@@ -118,6 +118,28 @@ def ssim(
     )
 
 
+def image_scores(image: np.ndarray, reference: np.ndarray | None) -> dict[str, float]:
+    """``{"psnr", "ssim"}`` of a result against its reference, colour channels only (an alpha
+    channel, the last of 2 or 4, is left out); ``{}`` without a reference. Raises InputError
+    for images of different sizes.
+
+    >>> image_scores(np.zeros((16, 16, 4)), np.zeros((16, 16, 3)))["psnr"]
+    inf
+    """
+    if reference is None:
+        return {}
+    from .imageio import split_alpha
+
+    image, reference = split_alpha(image)[0], split_alpha(reference)[0]
+    if reference.shape != image.shape:
+        raise InputError(
+            f"the reference is {reference.shape[1]}×{reference.shape[0]} "
+            f"({reference.ndim} dims) but the result is {image.shape[1]}×{image.shape[0]} "
+            f"({image.ndim} dims)"
+        )
+    return {"psnr": psnr(image, reference), "ssim": ssim(image, reference)}
+
+
 def psnr_tensor(x: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     """PSNR in dB of (B, C, H, W) ``x`` against ``reference``, both in [0, 1], over the whole
     batch, as a 0-d tensor on their device (no host synchronisation); inf when they are equal."""

@@ -15,6 +15,7 @@ Training writes into ``out``: ``best.pt`` (best validation score), ``last.pt``, 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -172,6 +173,12 @@ N2N_ENSEMBLE_MAX_PIXELS = 2**19
 N2N_EFFICIENCY = 0.43
 
 
+@functools.cache
+def _shipped() -> N2NModel:
+    """The shipped model, read once per process (a batch worker keeps it between images)."""
+    return N2NModel.load(PRETRAINED)
+
+
 def _ensemble(job: Job, options: RunOptions) -> bool:
     return job.pixels <= N2N_ENSEMBLE_MAX_PIXELS if options.ensemble is None else options.ensemble
 
@@ -185,7 +192,7 @@ def run_method(method: Method, job: Job, options: RunOptions) -> Result:
             stacklevel=4,
         )
     start = time.perf_counter()
-    model = Denoiser(N2NModel.load(PRETRAINED), options.device)  # it checks the memory first
+    model = Denoiser(_shipped(), options.device)  # it checks the memory first
     ensemble = _ensemble(job, options)
     out = model.denoise_tensor(job.problem.y, ensemble=ensemble)
     history: dict[str, list] = {}
