@@ -29,6 +29,7 @@ import signal
 import sys
 import time
 import traceback
+import warnings
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -172,15 +173,26 @@ def process(
 ) -> dict[str, Any]:
     """Run ``task`` on one item and write its output; return its row of the report. Any error is
     caught and recorded: one image never stops the batch. A fit interrupted by Ctrl-C leaves a
-    checkpoint that the next run resumes from."""
+    checkpoint that the next run resumes from. Warnings go into the row's ``warnings``."""
+    start = time.perf_counter()
+    row: dict[str, Any] = {"name": item.name, "input": item.input}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _process(task, item, out, options, verbose, row)
+    if caught:
+        row["warnings"] = [str(w.message) for w in caught]
+    row["seconds"] = round(time.perf_counter() - start, 3)
+    return row
+
+
+def _process(task: str, item: Item, out: str, options: dict[str, Any], verbose: bool, row: dict) -> None:
+    """``process`` without the timing and the warnings: fills in ``row``."""
     from . import api
     from . import callbacks as cbs
     from .imageio import read_image
     from .metrics import image_scores
 
-    start = time.perf_counter()
     output = Path(out) / item.name
-    row: dict[str, Any] = {"name": item.name, "output": str(output), "input": item.input}
     try:
         image = read_image(item.input)
         inputs = {k: read_image(getattr(item, k)) for k in ("mask", "guide") if getattr(item, k)}
@@ -200,15 +212,13 @@ def process(
             row.update(status="interrupted", error=f"checkpoint in {checkpoint}")
         else:
             outputs.save_image(output, result.image)
-            row.update(status="done", **image_scores(result.image, reference))
+            row.update(status="done", output=str(output), **image_scores(result.image, reference))
             if "callbacks" in method.options:
                 checkpoint.unlink(missing_ok=True)
     except (DeepPriorError, OSError, MemoryError) as error:
         row.update(status="failed", error=str(error) or error.__class__.__name__)
     except Exception as error:  # noqa: BLE001 - a bug on one image must not lose the others
         row.update(status="failed", error=f"internal error: {error!r}", traceback=traceback.format_exc())
-    row["seconds"] = round(time.perf_counter() - start, 3)
-    return row
 
 
 # --------------------------------------------------------------------------- where images run
@@ -522,6 +532,8 @@ def batch(
                 row = pool.next_done()
                 in_flight -= 1
                 report.record(row)
+                if row["status"] == "interrupted":  # the fit took the Ctrl-C (its loop handles it)
+                    stop.requested = True
                 bar.update()
                 bar.set_postfix(failed=report.summary()["failed"], refresh=False)
     finally:
