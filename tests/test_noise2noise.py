@@ -300,6 +300,35 @@ def test_data_parallel_training_with_two_cpu_processes(folder, tmp_path):
     assert done.stdout.count("trained 4 steps") == 1  # only rank 0 reports and writes
 
 
+def test_two_nodes_meet_at_a_rendezvous_as_on_a_cluster(folder, tmp_path):
+    """Multi-node training, simulated with two torchrun agents on this host (``--nnodes 2``, one
+    process each): they meet at the rendezvous, train together and rank 0 alone writes."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    launch = [sys.executable, "-m", "torch.distributed.run", "--nnodes=2", "--nproc_per_node=1"]
+    launch += ["--master_addr=127.0.0.1", f"--master_port={port}"]
+    train = ["-m", "deepprior", "n2n", "train", "--images", str(folder), "--out", str(tmp_path / "run")]
+    train += ["--iters", "2", "--width", "8", "--depth", "2", "--crop", "16", "--batch", "2", "--quiet"]
+    nodes = [
+        subprocess.Popen(
+            [*launch, f"--node_rank={rank}", *train],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+        for rank in (0, 1)
+    ]
+    done = [node.communicate(timeout=240) for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0], done[0][1][-2000:] + done[1][1][-2000:]
+    assert dp.n2n.load(tmp_path / "run").info["iterations"] == 2
+    assert "trained 2 steps" in done[0][0] and "trained" not in done[1][0]
+
+
 def test_data_parallel_ranks_hold_the_same_weights_that_one_process_alone_would_not(folder, tmp_path):
     worker = os.path.join(os.path.dirname(__file__), "ddp_worker.py")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
