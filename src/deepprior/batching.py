@@ -25,6 +25,7 @@ import glob
 import io
 import json
 import os
+import shutil
 import signal
 import sys
 import time
@@ -286,7 +287,7 @@ class _Ray:
     """Each image a Ray task (a worker process keeps the shipped model loaded between its tasks).
     The workers read the inputs and write the outputs themselves: shared storage is assumed."""
 
-    def __init__(self, run, address: str | None, cpus: int, gpus: float):
+    def __init__(self, run, address: str | None, gpus: float):
         try:
             import ray
         except ImportError:
@@ -295,8 +296,8 @@ class _Ray:
         self.started = not ray.is_initialized()
         if self.started:
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
-        self.slots = max(1, int(ray.cluster_resources().get("CPU", 1)) // cpus)
-        self.task = ray.remote(num_cpus=cpus, num_gpus=gpus)(_ray_process).options(max_retries=0)
+        self.slots = max(1, int(ray.cluster_resources().get("CPU", 1)))  # a task asks for one CPU
+        self.task = ray.remote(num_cpus=1, num_gpus=gpus)(_ray_process).options(max_retries=0)
         self.run = run
 
     def submit(self, item: Item) -> None:
@@ -402,8 +403,8 @@ class Report:
 class _StopRequest:
     """The first Ctrl-C stops new images from starting (those in flight finish); the second aborts."""
 
-    def __init__(self, notice):
-        self.requested, self.notice, self.previous = False, notice, None
+    def __init__(self):
+        self.requested, self.previous = False, None
 
     def __enter__(self):
         self.previous = signal.signal(signal.SIGINT, self._handle)
@@ -413,7 +414,7 @@ class _StopRequest:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        self.notice()
+        print("\ndeepprior: stopping: the images in flight finish (Ctrl-C again to abort)", file=sys.stderr)
 
     def __exit__(self, *exc):
         signal.signal(signal.SIGINT, self.previous)
@@ -467,7 +468,8 @@ def batch(
               same for every image; masks, references and guides come per image (``find_items``).
     workers:  processes on this machine, each with ``cores / workers`` threads.
     ray:      run each image as a Ray task: True for a local instance (or the cluster that
-              ``RAY_ADDRESS`` names), or a cluster address; needs ``deepprior[cluster]``.
+              ``RAY_ADDRESS`` names), or a cluster address; needs ``deepprior[cluster]``. A task
+              asks for one CPU, and a GPU with ``device="cuda"``; ``workers`` does not apply.
     force:    redo images recorded as done, and write into a folder that holds other files.
 
     Each row: ``name``, ``status`` (done, skipped: done by a former run, failed, interrupted,
@@ -489,6 +491,8 @@ def batch(
             f"{previous.get('options')}); use another folder or --force"
         )
     outputs.check_folder(out, force=force, exists_ok=previous is not None)
+    if force:  # nothing of an earlier batch is resumed
+        shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
     report = Report(out, task, recorded["options"], items)
     done_before = {
         r["name"] for r in (previous or {}).get("rows", []) if r.get("status") in ("done", "skipped")
@@ -503,13 +507,7 @@ def batch(
     report.save()
     run = _Run(task, str(out), options, verbose)
     if ray:
-        device = options.get("device") or "auto"
-        pool = _Ray(
-            run,
-            None if ray is True else str(ray),
-            max(1, len(os.sched_getaffinity(0)) // workers) if workers > 1 else 1,
-            1 if device == "cuda" else 0,
-        )
+        pool = _Ray(run, None if ray is True else str(ray), gpus=1 if options.get("device") == "cuda" else 0)
     elif workers > 1:
         pool = _Processes(run, workers)
     else:
@@ -518,11 +516,8 @@ def batch(
 
     bar = tqdm(total=len(todo), unit="image", desc=f"batch {task}", disable=not progress, dynamic_ncols=True)
     in_flight = 0
-    notice = lambda: print(  # noqa: E731
-        "\ndeepprior: stopping: the images in flight finish (Ctrl-C again to abort)", file=sys.stderr
-    )
     try:
-        with _StopRequest(notice) as stop:
+        with _StopRequest() as stop:
             while todo or in_flight:
                 while todo and in_flight < pool.slots and not stop.requested:
                     pool.submit(todo.popleft())
