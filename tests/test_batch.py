@@ -174,3 +174,10 @@ def test_a_folder_of_another_batch_is_not_mixed_without_force(photos, capsys):
     assert main(["batch", "denoise", str(photos / "photos"), "--out", str(out), "--sigma", "10"]) == 2
     assert "holds a batch with other settings" in capsys.readouterr().err
     assert main(["batch", "denoise", str(photos / "photos"), "--out", str(out), "--quiet", "--force"]) == 0
+
+
+def test_a_damaged_report_is_not_trusted_for_a_resume(photos, capsys):
+    (photos / "out").mkdir()
+    (photos / "out" / "batch.json").write_text("[]")
+    assert main(["batch", "denoise", str(photos / "photos"), "--out", str(photos / "out")]) == 2
+    assert "is not a batch report; pass --force" in capsys.readouterr().err

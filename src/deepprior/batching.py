@@ -28,6 +28,7 @@ import os
 import shutil
 import signal
 import sys
+import threading
 import time
 import traceback
 import warnings
@@ -363,11 +364,12 @@ class Report:
         if not path.exists():
             return None
         try:
-            return json.loads(path.read_text())
+            report = json.loads(path.read_text())
         except (OSError, ValueError) as error:
-            raise InputError(
-                f"'{path}' is not a batch report ({error}); pass --force to start afresh"
-            ) from None
+            report = error
+        if not isinstance(report, dict) or not isinstance(report.get("rows"), list):
+            raise InputError(f"'{path}' is not a batch report; pass --force to start afresh")
+        return report
 
     def record(self, row: dict[str, Any]) -> None:
         self.rows[row["name"]] = row
@@ -407,7 +409,8 @@ class _StopRequest:
         self.requested, self.previous = False, None
 
     def __enter__(self):
-        self.previous = signal.signal(signal.SIGINT, self._handle)
+        if threading.current_thread() is threading.main_thread():  # signals reach that thread only
+            self.previous = signal.signal(signal.SIGINT, self._handle)
         return self
 
     def _handle(self, signum, frame):
@@ -417,7 +420,8 @@ class _StopRequest:
         print("\ndeepprior: stopping: the images in flight finish (Ctrl-C again to abort)", file=sys.stderr)
 
     def __exit__(self, *exc):
-        signal.signal(signal.SIGINT, self.previous)
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
         return False
 
 
@@ -494,13 +498,11 @@ def batch(
     if force:  # nothing of an earlier batch is resumed
         shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
     report = Report(out, task, recorded["options"], items)
-    done_before = {
-        r["name"] for r in (previous or {}).get("rows", []) if r.get("status") in ("done", "skipped")
-    }
+    before = {r["name"]: r for r in (previous or {}).get("rows", [])}
     todo = deque()
     for item in items:
-        old = next((r for r in previous["rows"] if r["name"] == item.name), None) if previous else None
-        if item.name in done_before and Path(old["output"]).exists():
+        old = before.get(item.name, {})
+        if old.get("status") in ("done", "skipped") and Path(old.get("output", "")).is_file():
             report.rows[item.name] = {**old, "status": "skipped"}
         else:
             todo.append(item)
