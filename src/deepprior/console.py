@@ -3,8 +3,19 @@ model set-up included, with one line and exit code 130 (``deepprior.cli`` does t
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
+
+
+def _interrupted(message: str | None = "deepprior: interrupted") -> None:
+    if message:
+        print(message, file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Not a normal exit: CPython 3.11 may remember a KeyboardInterrupt that crossed a nested
+    # PyRun call of an extension's import and kill itself with SIGINT at exit (code -2).
+    os._exit(130)
 
 
 def main() -> int:
@@ -13,7 +24,14 @@ def main() -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         from .cli import main as run
+
+        code = run()
     except KeyboardInterrupt:
-        print("deepprior: interrupted", file=sys.stderr)
-        return 130
-    return run()
+        _interrupted()
+    except RuntimeError as error:  # Ctrl-C in a class body's __set_name__ during a lazy import
+        if isinstance(error.__cause__, KeyboardInterrupt):
+            _interrupted()
+        raise
+    if code == 130:  # the command said what it kept and how to resume
+        _interrupted(None)
+    return code
