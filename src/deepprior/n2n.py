@@ -349,7 +349,10 @@ def train(
                 cbs += [_ModelFiles(out), Checkpoint(out / "checkpoint.pt", cfg.val_every)]
         elif resume and out is not None:
             run.load(Path(out) / "checkpoint.pt")
-        return Denoiser(run.run(cbs), run.device)
+        model = run.run(cbs)
+        if started_here:  # every rank waits until rank 0 has written its files, then all leave together
+            dist.barrier()
+        return Denoiser(model, run.device)
     finally:
         if started_here:
             dist.destroy_process_group()
