@@ -181,3 +181,13 @@ def test_a_damaged_report_is_not_trusted_for_a_resume(photos, capsys):
     (photos / "out" / "batch.json").write_text("[]")
     assert main(["batch", "denoise", str(photos / "photos"), "--out", str(photos / "out")]) == 2
     assert "is not a batch report; pass --force" in capsys.readouterr().err
+
+
+def test_an_image_without_its_mask_fails_alone(photos):
+    mask = np.ones((24, 32), bool)
+    mask[8:12] = False
+    dp.write_image(photos / "masks" / "p0.png", mask)  # p1 has none
+    inputs = [str(photos / "photos" / "p0.png"), str(photos / "photos" / "p1.png")]
+    rows = dp.batch("inpaint", inputs, out=photos / "out", masks=photos / "masks", iters=2, progress=False)
+    assert [r["status"] for r in rows] == ["done", "failed"]
+    assert "masks/p1.png': no such file" in rows[1]["error"]
