@@ -365,8 +365,8 @@ class Report:
             return None
         try:
             report = json.loads(path.read_text())
-        except (OSError, ValueError) as error:
-            report = error
+        except (OSError, ValueError):
+            report = None
         if not isinstance(report, dict) or not isinstance(report.get("rows"), list):
             raise InputError(f"'{path}' is not a batch report; pass --force to start afresh")
         return report
@@ -428,13 +428,8 @@ class _StopRequest:
 def _check_options(task: str, options: dict[str, Any], items: Sequence[Item]) -> dict[str, Any]:
     """Check the options once, before any image, on a small stand-in image; return them with the
     method that ``auto`` chooses."""
-    given = {
-        k: v
-        for k, v in options.items()
-        if v is not None and k not in ("method", *TASKS[task].inputs, "device")
-    }
-    if options.get("sigma") is not None:
-        given["sigma"] = options["sigma"]
+    not_run_options = {"method", "device", *TASKS[task].inputs} - {"sigma"}  # σ decides auto too
+    given = {k: v for k, v in options.items() if v is not None and k not in not_run_options}
     name, _reason = registry.choose(task, options.get("method") or "auto", given)
     stand_in = np.zeros((16, 16))
     extras = {"mask": np.indices((16, 16)).sum(0) % 2, "guide": stand_in}
@@ -486,7 +481,7 @@ def batch(
         raise InputError(f"workers must be 1 or more, got {workers}")
     out = Path(out)
     items = find_items(inputs, manifest=manifest, masks=masks, references=references, out=out, format=format)
-    options = _check_options(task, {k: v for k, v in options.items()}, items)
+    options = _check_options(task, options, items)
     recorded = {"task": task, "options": {k: v for k, v in options.items() if v is not None}}
     previous = None if force else Report.previous(out)
     if previous is not None and {k: previous.get(k) for k in recorded} != json.loads(json.dumps(recorded)):
@@ -517,7 +512,7 @@ def batch(
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(todo), unit="image", desc=f"batch {task}", disable=not progress, dynamic_ncols=True)
-    in_flight = 0
+    in_flight = failed = 0
     try:
         with _StopRequest() as stop:
             while todo or in_flight:
@@ -531,8 +526,9 @@ def batch(
                 report.record(row)
                 if row["status"] == "interrupted":  # the fit took the Ctrl-C (its loop handles it)
                     stop.requested = True
+                failed += row["status"] == "failed"
                 bar.update()
-                bar.set_postfix(failed=report.summary()["failed"], refresh=False)
+                bar.set_postfix(failed=failed, refresh=False)
     finally:
         bar.close()
         pool.close()
