@@ -74,6 +74,7 @@ def run(
     kernel: str | None = None,
     mask: ImageLike | None = None,
     kind: str | None = None,
+    crop: bool | None = None,
     operator: Operator | Callable | None = None,
     guide: ImageLike | None = None,
     preset: Preset = None,
@@ -92,7 +93,7 @@ def run(
 
     The task functions (``denoise``, ``super_resolve``…) document each option; this is the
     generic form that the command line and the benchmark use. Task inputs: ``sigma``
-    (denoise), ``factor`` and ``kernel`` (super-resolve), ``mask`` and ``kind`` (inpaint), ``mask``
+    (denoise), ``factor`` and ``kernel`` (super-resolve), ``mask``, ``kind`` and ``crop`` (inpaint), ``mask``
     or ``operator`` (restore), ``guide`` (flash-no-flash: the flash photo). None means not given.
 
     Returns
@@ -118,7 +119,14 @@ def run(
     ('dip', (16, 16), 2)
     """
     inputs = dict(
-        sigma=sigma, factor=factor, kernel=kernel, mask=mask, kind=kind, operator=operator, guide=guide
+        sigma=sigma,
+        factor=factor,
+        kernel=kernel,
+        mask=mask,
+        kind=kind,
+        crop=crop,
+        operator=operator,
+        guide=guide,
     )
     options = dict(
         preset=preset,
@@ -155,7 +163,8 @@ def plan(task: str, image: ImageLike, *, method: str = "auto", device: str = "au
     ('n2n', True, True)
     """
     inputs = {
-        k: options.pop(k, None) for k in ("sigma", "factor", "kernel", "mask", "kind", "operator", "guide")
+        k: options.pop(k, None)
+        for k in ("sigma", "factor", "kernel", "mask", "kind", "crop", "operator", "guide")
     }
     unknown = sorted(set(options) - set(registry.OPTIONS))
     if unknown:
@@ -352,6 +361,7 @@ def inpaint(
     mask: ImageLike,
     *,
     kind: str = "auto",
+    crop: bool | None = None,
     method: str = "auto",
     early_stop: bool | str | None = None,
     preset: Preset = None,
@@ -376,6 +386,11 @@ def inpaint(
     kind : str
         ``'text'`` (thin strokes: the paper's text-inpainting net), ``'holes'`` (large regions: the
         deeper net without skips), or ``'auto'`` (holes when some pixel lies ≥ 8 px from any known one).
+    crop : bool, optional
+        Fit only boxes around the unknown pixels, with ``crops.MARGIN`` pixels of context, and keep
+        every known pixel as it is (a watermark on a large photo: minutes instead of a day). None
+        (default): when the boxes cover at most half the image; False: fit the whole image (and
+        return the generator's output everywhere, as the paper does); True: always.
     method : str
         ``'dip'`` (the only one today) or ``'auto'``.
     early_stop : bool or str, optional
@@ -406,6 +421,7 @@ def inpaint(
         image,
         mask=mask,
         kind=kind,
+        crop=crop,
         method=method,
         early_stop=early_stop,
         preset=preset,

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from . import outputs, registry
+from .crops import checkpoint_files
 from .errors import DeepPriorError, InputError
 from .imageio import IMAGE_SUFFIXES, atomic_path
 from .tasks import TASKS, prepare
@@ -203,7 +204,7 @@ def _process(task: str, item: Item, out: str, options: dict[str, Any], verbose: 
         run_options = {k: v for k, v in options.items() if k != "method"}
         if "callbacks" in method.options:
             checkpoint = Path(out) / CHECKPOINTS / f"{item.name}.ckpt.pt"
-            if checkpoint.exists():
+            if checkpoint_files(checkpoint):  # the run's file, or one per box (``crops``)
                 run_options["resume"] = str(checkpoint)
             run_options["callbacks"] = [cbs.Checkpoint(checkpoint, None)]
             if verbose:
@@ -216,7 +217,8 @@ def _process(task: str, item: Item, out: str, options: dict[str, Any], verbose: 
             outputs.save_image(output, result.image)
             row.update(status="done", output=str(output), **image_scores(result.image, reference))
             if "callbacks" in method.options:
-                checkpoint.unlink(missing_ok=True)
+                for path in checkpoint_files(checkpoint):
+                    path.unlink()
     except (DeepPriorError, OSError, MemoryError) as error:
         row.update(status="failed", error=str(error) or error.__class__.__name__)
     except Exception as error:  # noqa: BLE001 - a bug on one image must not lose the others

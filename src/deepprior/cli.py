@@ -31,6 +31,7 @@ from .cli_args import (
     run_options,
     task_inputs,
 )
+from .crops import checkpoint_files
 from .errors import DeepPriorError, InputError
 from .imageio import atomic_path, read_image, write_image
 from .metrics import image_scores, psnr
@@ -171,7 +172,7 @@ def _run(args: argparse.Namespace) -> int:
         return cli_batch.run(args)
     if args.resume and not args.checkpoint:
         raise InputError("--resume needs --checkpoint FILE")
-    if args.resume and not args.checkpoint.exists():
+    if args.resume and not checkpoint_files(args.checkpoint):
         raise InputError(f"cannot resume: checkpoint '{args.checkpoint}' does not exist")
     if args.command == "demo":
         return _demo(args)
@@ -248,9 +249,12 @@ def check_outputs(args: argparse.Namespace) -> None:
             outputs.check_file(path, outputs.JSON, force=force)
         else:
             outputs.check_folder(path, force=force, exists_ok=resuming)
+    if args.command in TASK_INPUTS and args.checkpoint and not (args.resume or force):
+        if checkpoint_files(args.checkpoint):  # per-box checkpoints of an inpainting in crops
+            raise InputError(f"'{checkpoint_files(args.checkpoint)[0]}' exists (use --resume or --force)")
     if args.command in TASK_INPUTS and not (args.checkpoint or args.resume or force):
         stale = _interrupt_checkpoint(args)
-        if stale.exists():
+        if checkpoint_files(stale):
             raise InputError(
                 f"'{stale}' holds an interrupted run: continue it with --checkpoint {stale} --resume "
                 f"--force, or pass --force to start afresh"

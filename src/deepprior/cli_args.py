@@ -81,6 +81,16 @@ def _inpaint_options(p: argparse.ArgumentParser) -> None:
         default="auto",
         help="text: thin strokes; holes: large regions (default: decided from the mask)",
     )
+    p.add_argument(
+        "--crop",
+        choices=tuple(CROP_CHOICES),
+        default="auto",
+        help="fit only boxes around the masked pixels, with context, and keep every other pixel: "
+        "auto (default): when they cover at most half the image; off: fit the whole image",
+    )
+
+
+CROP_CHOICES = {"auto": None, "on": True, "off": False}
 
 
 # Each task's own options besides its images (which single-image and batch commands take differently).
@@ -146,6 +156,7 @@ def task_inputs(args: argparse.Namespace) -> dict[str, Any]:
         "factor": getattr(args, "factor", None),
         "kernel": getattr(args, "kernel", None),
         "kind": getattr(args, "mask_kind", None),
+        "crop": CROP_CHOICES[args.crop] if hasattr(args, "crop") else None,
     }
 
 

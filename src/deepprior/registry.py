@@ -283,6 +283,13 @@ def fit(method: Method, job: Job, options: RunOptions) -> Result:
         callbacks.append(EarlyStopping(signal=signal))
     if options.loss is not None:
         job.problem.loss = get_loss(options.loss) if isinstance(options.loss, str) else options.loss
+    if job.crops is not None:
+        from .crops import fit_each
+
+        def solve_box(problem: Problem, box_callbacks: list, resume: str | None) -> Result:
+            return solve(problem, config, device=options.device, callbacks=box_callbacks, resume=resume)
+
+        return fit_each(job.problem, job.crops, solve_box, callbacks, options.resume)
     return solve(job.problem, config, device=options.device, callbacks=callbacks, resume=options.resume)
 
 
@@ -305,8 +312,15 @@ def solve(
 
 
 def fit_cost(method: Method, job: Job, options: RunOptions) -> Cost:
+    """The cost of the fit: of the whole image, or of its boxes one after the other (``job.crops``:
+    their FLOPs add up, the peak memory is the largest box's)."""
     config = method.configure(job, options)
-    return LOOPS[type(config)].cost(job.problem, config)
+    if job.crops is None:
+        return LOOPS[type(config)].cost(job.problem, config)
+    from .crops import sub_problem
+
+    costs = [LOOPS[type(config)].cost(sub_problem(job.problem, box), config) for box in job.crops]
+    return dataclasses.replace(costs[0], flops=sum(c.flops for c in costs), bytes=max(c.bytes for c in costs))
 
 
 def _fixed(fields: dict[str, Any]) -> Callable[[str, float, int], dict[str, Any]]:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .crops import MAX_FRACTION, Box, plan
 from .errors import InputError
 from .image import CallerImage, ImageLike, known_pixels
 from .operators import Downsample, Mask, Operator, as_operator
@@ -43,6 +44,7 @@ class Job:
     observed:    the caller's image, to give the result back in its layout and dtype.
     sigma:       the noise std in [0, 1] (``denoise``; None: not given, estimated where used).
     factor:      the super-resolution factor (``super-resolve``).
+    crops:       the boxes to fit instead of the whole image (``inpaint``; ``crops.plan``), or None.
     """
 
     task: str
@@ -51,6 +53,7 @@ class Job:
     observed: CallerImage
     sigma: float | None = None
     factor: int | None = None
+    crops: list[Box] | None = None
 
     @property
     def pixels(self) -> int:
@@ -92,17 +95,20 @@ def _masked(y: CallerImage, mask: ImageLike) -> tuple[CallerImage, Mask, np.ndar
     return y, Mask(known), known
 
 
-def _inpaint(y: CallerImage, mask: ImageLike | None = None, kind: str = "auto"):
+def _inpaint(y: CallerImage, mask: ImageLike | None = None, kind: str = "auto", crop: bool | None = None):
     if mask is None:
         raise InputError("inpaint needs a mask (white = known pixel)")
     if kind not in INPAINT_KINDS:
         raise InputError(f"unknown inpainting kind {kind!r} ({', '.join(INPAINT_KINDS)})")
+    if crop not in (None, True, False):
+        raise InputError(f"crop is True, False or None (decided from the mask), got {crop!r}")
     y, operator, known = _masked(y, mask)
     if kind == "auto":
         from scipy.ndimage import distance_transform_edt
 
         kind = "holes" if distance_transform_edt(known == 0).max() >= HOLE_DISTANCE else "text"
-    return y, operator, "inpaint" if kind == "text" else "inpaint-holes", {}
+    crops = None if crop is False else plan(known, max_fraction=1.0 if crop else MAX_FRACTION)
+    return y, operator, "inpaint" if kind == "text" else "inpaint-holes", {"crops": crops}
 
 
 def _restore(y: CallerImage, mask: ImageLike | None = None, operator: Operator | Callable | None = None):
@@ -130,7 +136,10 @@ TASKS: dict[str, Task] = {
         Task("denoise", "remove noise from an image", ("sigma",), _denoise),
         Task("super-resolve", "upscale an image by an integer factor", ("factor", "kernel"), _super_resolve),
         Task(
-            "inpaint", "fill in masked pixels: text, scratches, watermarks, holes", ("mask", "kind"), _inpaint
+            "inpaint",
+            "fill in masked pixels: text, scratches, watermarks, holes",
+            ("mask", "kind", "crop"),
+            _inpaint,
         ),
         Task(
             "restore",
