@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import __version__, api, bench, cli_batch, cli_n2n, outputs, registry
+from . import __version__, api, bench, cli_batch, cli_n2n, cli_serve, outputs, registry
 from . import callbacks as cbs
 from .cli_args import (
     Parser,
@@ -115,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="deepprior",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Image restoration without clean training data (Deep Image Prior).",
-        epilog="examples:\n  " + "\n  ".join([*EXAMPLES.values(), cli_n2n.EXAMPLE, cli_batch.EXAMPLE]),
+        epilog="examples:\n  "
+        + "\n  ".join([*EXAMPLES.values(), cli_n2n.EXAMPLE, cli_batch.EXAMPLE, cli_serve.EXAMPLE]),
     )
     parser.add_argument("--version", action="version", version=f"deepprior {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -137,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_parser(sub)
     cli_n2n.add_parser(sub)
     cli_batch.add_parser(sub)
+    cli_serve.add_parser(sub)
     p = command("demo", "denoise a bundled image with synthetic noise and print the PSNR gain")
     p.add_argument(
         "--out", type=Path, default=Path("demo_out"), help="folder for the images (default demo_out)"
@@ -170,6 +172,8 @@ def _run(args: argparse.Namespace) -> int:
         return cli_n2n.run(args)
     if args.command == cli_batch.COMMAND:
         return cli_batch.run(args)
+    if args.command == cli_serve.COMMAND:
+        return cli_serve.run(args)
     if args.resume and not args.checkpoint:
         raise InputError("--resume needs --checkpoint FILE")
     if args.resume and not checkpoint_files(args.checkpoint):
