@@ -3,11 +3,11 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install lint demo test test-all clean
+.PHONY: install browser lint demo serve test test-all clean
 
 $(STAMP): pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test,cluster]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test,cluster,ui]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -15,14 +15,23 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/deepprior demo --out demo_out --force
 
+serve: $(STAMP)
+	$(VENV)/bin/deepprior serve
+
+# The web page's tests drive Debian's chromium through chromedriver: install both when missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests examples
 	$(VENV)/bin/ruff format --check src tests examples
 
-test: lint
+test: lint browser
 	$(PY) -m pytest -q -m "not slow" --doctest-modules src/deepprior tests
 
-test-all: lint
+test-all: lint browser
 	$(PY) -m pytest -q --doctest-modules src/deepprior tests
 
 clean:

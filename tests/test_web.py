@@ -1,9 +1,9 @@
 """The web page, ``deepprior serve``, driven in a real headless Chromium (Debian's ``chromium`` and
 ``chromium-driver``; the Makefile installs them when missing) through Selenium."""
 
-import io
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -11,10 +11,12 @@ import sys
 import tempfile
 import time
 import urllib.request
+from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from deepprior.imageio import read_image, write_image
 
@@ -87,8 +89,8 @@ def browser():
 def images(tmp_path_factory):
     folder = tmp_path_factory.mktemp("uploads")
     rng = np.random.default_rng(0)
-    ramp = np.linspace(0, 65535, 400)[None, :, None] * np.ones((300, 1, 3))
-    write_image(folder / "photo16.png", (ramp * 0.8 + rng.random((300, 400, 3)) * 8000).astype(np.uint16))
+    kate = Image.open(files("deepprior") / "data" / "kate_256.png").convert("RGB").resize((400, 300))
+    write_image(folder / "photo16.png", np.asarray(kate).astype(np.uint16) * 257)  # a 16-bit photo
     write_image(folder / "small.png", (rng.random((64, 64)) * 255).astype(np.uint8))
     (folder / "broken.png").write_bytes(b"this is not a png")
     write_image(folder / "mask_other_size.png", np.full((50, 50), 255, np.uint8))
@@ -131,7 +133,9 @@ class Page:
         brush = self.driver.find_element(By.CSS_SELECTOR, "#editor button[aria-label='Brush']")
         if "highlight" not in (brush.get_attribute("class") or ""):
             brush.click()
-        canvas = next(c for c in self.driver.find_elements(By.CSS_SELECTOR, "#editor canvas") if c.is_displayed())
+        canvas = next(
+            c for c in self.driver.find_elements(By.CSS_SELECTOR, "#editor canvas") if c.is_displayed()
+        )
         chain = ActionChains(self.driver).move_to_element(canvas).click_and_hold()
         chain.move_by_offset(40, 0).move_by_offset(40, 10).release().perform()
         time.sleep(0.5)
@@ -142,12 +146,16 @@ class Page:
     def downloads(self) -> dict[str, bytes]:
         links = self.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#downloads a[download]"))
         return {
-            Path(a.get_attribute("download") or a.text).name: urllib.request.urlopen(a.get_attribute("href")).read()
+            Path(a.get_attribute("download") or a.text).name: urllib.request.urlopen(
+                a.get_attribute("href")
+            ).read()
             for a in links
         }
 
 
-def test_a_user_paints_a_mask_watches_the_fit_stops_it_and_downloads_the_result(server, browser, images):
+def test_a_user_paints_a_mask_watches_the_fit_stops_it_and_downloads_the_result(
+    server, browser, images, tmp_path
+):
     page = Page(browser, server)
     page.upload(images / "photo16.png")
     assert "400×300, 3 channel(s), uint16" in page.wait_status("Loaded")
@@ -162,25 +170,26 @@ def test_a_user_paints_a_mask_watches_the_fit_stops_it_and_downloads_the_result(
     page.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#current img"))  # the estimate shows
 
     # A second tab waits its turn in the queue instead of running beside the first job.
-    browser.switch_to.new_window("tab")
+    browser.switch_to.new_window("window")
     second = Page(browser, server)
     second.upload(images / "small.png")
     second.wait_status("Loaded")
     second.task("denoise")
     second.press("run")
-    second.wait.until(lambda d: "queue" in d.find_element(By.ID, "status").find_element(By.XPATH, "..").text)
+    second.wait.until(lambda d: "queue: 1/1" in second.status())
     first_tab, second_tab = browser.window_handles
     browser.switch_to.window(first_tab)
 
     page.press("stop")
     done = page.wait_status("Done", "**Error")
     assert done.startswith("Done (stopped early")
-    steps = int(done.split(": ")[1].split(" steps")[0])
+    steps = int(re.search(r"(\d+) steps", done).group(1))
     assert 0 < steps < 5000
-    files = page.downloads()
-    result = read_image(io.BytesIO(files["photo16_inpaint.png"]))
+    downloads = page.downloads()
+    (tmp_path / "result.png").write_bytes(downloads["photo16_inpaint.png"])
+    result = read_image(tmp_path / "result.png")
     assert result.shape == (300, 400, 3) and result.dtype == np.uint16  # full size, 16-bit kept
-    report = json.loads(files["photo16_inpaint.json"])
+    report = json.loads(downloads["photo16_inpaint.json"])
     assert report["stopped_early"] and report["iterations"] == steps and report["config"]["crops"]
     screenshot = Path(os.environ.get("DEEPPRIOR_SCREENSHOT", tempfile.gettempdir() + "/deepprior-page.png"))
     browser.save_screenshot(str(screenshot))
@@ -213,6 +222,11 @@ def test_bad_uploads_are_messages_in_the_page_and_a_good_job_follows(server, bro
     assert "every pixel as unknown" in page.wait_status("Error")
     page.clear_upload("mask")
     page.paint()
+    page.steps(5000)
+    page.press("run")
+    page.wait_status("step")
+    page.press("cancel")
+    assert page.wait_status("Cancelled") == "Cancelled: the estimate was dropped."
     page.steps(3)
     page.press("run")
     assert page.wait_status("Done").startswith("Done: 3 steps")

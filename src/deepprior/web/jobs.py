@@ -20,6 +20,7 @@ import json
 import math
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,9 +131,10 @@ class _Watch:
     def on_step(self, run) -> None:
         progress = self.job.progress
         progress.step = run.iteration
-        if run.iteration % self.every == 0 and math.isfinite(run.last_loss):
-            progress.loss, progress.psnr = float(run.last_loss), float(run.last_psnr)
-            progress.losses.append((progress.step, progress.loss))
+        if run.iteration % self.every == 0:
+            if math.isfinite(run.last_loss) and float(run.last_loss) != progress.loss:  # a new check
+                progress.loss, progress.psnr = float(run.last_loss), float(run.last_psnr)
+                progress.losses.append((progress.step, progress.loss))
             if hasattr(run, "output"):  # DIP holds its estimate; other fits would compute it
                 progress.preview = preview(to_uint8(run.image))
         if self.job.stopping.is_set():
@@ -142,7 +144,7 @@ class _Watch:
 class Job:
     """One restoration in a background thread: ``start``, then read ``progress``; ``stop`` ends
     a fit early and keeps its current estimate, ``cancel`` drops it. ``result`` (the API's
-    Result) or ``error`` (one line) is set when ``done``.
+    Result) or ``error`` (one line) is set when ``done``, with the run's ``warnings``.
 
     task: a task of ``deepprior.run``, or ``"n2n-model"`` (``options["model"]``: a Noise2Noise
     model file applied with ``deepprior.n2n.load``). ``options``: ``deepprior.run``'s keywords.
@@ -154,6 +156,7 @@ class Job:
         self.stopping, self.cancelled, self.finished = threading.Event(), threading.Event(), threading.Event()
         self.result: Result | None = None
         self.error: str | None = None
+        self.warnings: list[str] = []
         self.seconds = 0.0
         self._plan: api.Plan | None = None
         self._thread = threading.Thread(target=self._work, name="deepprior-job", daemon=True)
@@ -188,12 +191,14 @@ class Job:
 
     def _work(self) -> None:
         try:
-            with _ONE_AT_A_TIME:
+            with _ONE_AT_A_TIME, warnings.catch_warnings(record=True) as caught:
                 if self.cancelled.is_set():
                     return
+                warnings.simplefilter("always")
                 start = time.perf_counter()
                 self.result = self._run()
                 self.seconds = time.perf_counter() - start
+                self.warnings = [str(w.message) for w in caught]
         except (DeepPriorError, MemoryError) as error:
             self.error = str(error) or error.__class__.__name__
         except Exception as error:  # noqa: BLE001 - the page reports it and keeps serving
@@ -233,6 +238,7 @@ def save(job: Job, folder: str | Path, name: str, reference: np.ndarray | None =
         "iterations": result.iterations,
         "seconds": job.seconds,
         "stopped_early": job.stopping.is_set() and not job.cancelled.is_set(),
+        "warnings": job.warnings,
         "scores": image_scores(result.image, reference),
         "config": result.config,
         "history": result.history,

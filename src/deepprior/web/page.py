@@ -130,6 +130,11 @@ def _plan_line(job: jobs.Job, known: np.ndarray | None) -> str:
     return line
 
 
+def _methods(task: str) -> list[str]:
+    """The Method menu of a task: auto, then the registry's methods for it."""
+    return ["auto", *(m.name for m in registry.methods_for(task))] if task in TASKS_OF_API else ["auto"]
+
+
 def _curve(progress: jobs.Progress):
     import pandas as pd
 
@@ -151,11 +156,12 @@ def build(max_pixels: int = jobs.MAX_PIXELS, device: str = "auto") -> gr.Blocks:
                 upload = gr.File(
                     label="Image (PNG, JPEG, TIFF; 8/16-bit or float)",
                     file_types=IMAGE_TYPES,
+                    height=110,
                     elem_id="upload",
                 )
                 task = gr.Radio(list(TASKS.items()), value="inpaint", label="Task", elem_id="task")
                 editor = gr.ImageEditor(
-                    label="Paint over what to remove",
+                    label="Paint over what to remove (brush size, eraser and undo in its toolbar)",
                     type="numpy",
                     image_mode="RGBA",
                     sources=[],
@@ -166,28 +172,44 @@ def build(max_pixels: int = jobs.MAX_PIXELS, device: str = "auto") -> gr.Blocks:
                     eraser=gr.Eraser(default_size=24),
                     elem_id="editor",
                 )
-                mask_file = gr.File(
-                    label="…or a mask (white = known pixel, the image's size)",
-                    file_types=IMAGE_TYPES,
-                    elem_id="mask",
-                )
-                factor = gr.Dropdown([2, 4, 8], value=4, label="Factor", visible=False, elem_id="factor")
-                method = gr.Dropdown(["auto"], value="auto", label="Method", elem_id="method")
-                flash = gr.File(label="Flash photo", file_types=IMAGE_TYPES, visible=False, elem_id="flash")
-                model = gr.File(
-                    label="Your Noise2Noise model (.pt)", file_types=[".pt"], visible=False, elem_id="model"
-                )
-                reference = gr.File(
-                    label="Clean reference (optional: PSNR while it runs)",
-                    file_types=IMAGE_TYPES,
-                    elem_id="reference",
-                )
-                iters = gr.Number(0, precision=0, minimum=0, label="Steps (0: the preset's)", elem_id="iters")
                 with gr.Row():
                     estimate = gr.Button("Estimate", elem_id="estimate")
                     run = gr.Button("Run", variant="primary", elem_id="run")
                     stop = gr.Button("Stop and keep", elem_id="stop")
                     cancel = gr.Button("Cancel", variant="stop", elem_id="cancel")
+                with gr.Row():
+                    method = gr.Dropdown(_methods("inpaint"), value="auto", label="Method", elem_id="method")
+                    factor = gr.Dropdown([2, 4, 8], value=4, label="Factor", visible=False, elem_id="factor")
+                    iters = gr.Number(
+                        0, precision=0, minimum=0, label="Steps (0: the preset's)", elem_id="iters"
+                    )
+                with gr.Row():
+                    mask_file = gr.File(
+                        label="…or a mask (white = known pixel)",
+                        file_types=IMAGE_TYPES,
+                        height=110,
+                        elem_id="mask",
+                    )
+                    flash = gr.File(
+                        label="Flash photo",
+                        file_types=IMAGE_TYPES,
+                        height=110,
+                        visible=False,
+                        elem_id="flash",
+                    )
+                    model = gr.File(
+                        label="Your Noise2Noise model (.pt)",
+                        file_types=[".pt"],
+                        height=110,
+                        visible=False,
+                        elem_id="model",
+                    )
+                    reference = gr.File(
+                        label="Clean reference (optional: PSNR)",
+                        file_types=IMAGE_TYPES,
+                        height=110,
+                        elem_id="reference",
+                    )
             with gr.Column(scale=1):
                 plan = gr.Markdown(elem_id="plan")
                 status = gr.Markdown("Upload an image to start.", elem_id="status")
@@ -231,8 +253,7 @@ def build(max_pixels: int = jobs.MAX_PIXELS, device: str = "auto") -> gr.Blocks:
             )
 
         def on_task(task_name):
-            served = registry.methods_for(task_name) if task_name in TASKS_OF_API else []
-            methods = ["auto", *(m.name for m in served)]
+            methods = _methods(task_name)
             return (
                 gr.update(visible=task_name in ("inpaint", "restore")),
                 gr.update(visible=task_name in ("inpaint", "restore")),
@@ -310,6 +331,7 @@ def build(max_pixels: int = jobs.MAX_PIXELS, device: str = "auto") -> gr.Blocks:
             kept = " (stopped early: the estimate at that step)" if job.stopping.is_set() else ""
             method_used = result.config["method"]
             done = f"Done{kept}: {result.iterations} steps in {job.seconds:.1f} s with {method_used}."
+            done += "".join(f"\n\n**Warning:** {line}" for line in job.warnings)
             yield nothing, done, nothing, _curve(job.progress), (before, after), [str(f) for f in files]
 
         def on_stop(request: gr.Request):
