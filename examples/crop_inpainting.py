@@ -2,9 +2,9 @@
 
 usage: python examples/crop_inpainting.py [--iters 500] [--photo-iters 150] [--parts dev test photo]
 
-- dev (chooses ``crops.MARGIN``): a 384² centre crop of a Sun80 photo (in no table) with a local
-  text mask (kate's strokes in a 96×128 window), fitted in crops with margins 16, 32, 64 and 128
-  pixels and whole.
+- dev, dev_holes (choose ``crops.MARGIN``): 384² centre crops of two Sun80 photos (in no table),
+  one with a local text mask (kate's strokes in a 96×128 window), one with a 64×40 block painted
+  out, fitted in crops with margins 16, 32, 64 and 128 pixels and whole.
 - test (reported): the paper's inpainting images with a local mask, crop (``crops.MARGIN``)
   against whole: vase with its own mask (one hole, 80×50, in 320²) and kate (512²) with its text
   mask kept in a 96×160 window.
@@ -37,6 +37,7 @@ from deepprior.tasks import prepare
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEV_PHOTO = "abbey_sun_asztnlqhlrvirneh.jpg"
+DEV_HOLES_PHOTO = "balcony_interior_sun_bammhtthmkjntkqh.jpg"
 PHOTO = "barn_sun_btulbiaoilnxcseh.jpg"
 
 
@@ -98,6 +99,15 @@ def dev(iters: int) -> list[dict]:
     return rows
 
 
+def dev_holes(iters: int) -> list[dict]:
+    image = _centre(dp.read_image(DATA / "Sun80" / DEV_HOLES_PHOTO), 384)
+    known = np.ones(image.shape[:2], bool)
+    known[172:212, 160:224] = False  # a 64×40 block painted out
+    rows = [{"image": "Sun80 balcony 384²", **fit(image, known, iters, m)} for m in (16, 32, 64, 128, None)]
+    _table(f"dev: margin, a large hole ({iters} steps)", rows)
+    return rows
+
+
 def test(iters: int) -> list[dict]:
     vase = dp.read_image(DATA / "dip" / "inpainting" / "vase.png")
     vase_known = dp.read_image(DATA / "dip" / "inpainting" / "vase_mask.png") > 127
@@ -141,9 +151,7 @@ def photo(iters: int) -> dict:
     whole = dp.plan("inpaint", image, mask=known, crop=False)
     cropped = dp.plan("inpaint", image, mask=known)
     row = {
-        "command": " ".join(
-            command[:2] + ["photo.png", "--mask", "mask.png", "-o", "out.png"] + command[-3:]
-        ),
+        "command": f"deepprior inpaint photo.png --mask mask.png -o out.png --iters {iters} --quiet",
         "iters": iters,
         "seconds": seconds,
         "preset_iters": preset_iters,
@@ -162,7 +170,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--iters", type=int, default=500)
     parser.add_argument("--photo-iters", type=int, default=150)
-    parser.add_argument("--parts", nargs="+", default=["dev", "test", "photo"])
+    parser.add_argument("--parts", nargs="+", default=["dev", "dev_holes", "test", "photo"])
     parser.add_argument("--out", type=Path, help="JSON of every row")
     args = parser.parse_args()
     found = {}
