@@ -1,7 +1,7 @@
 """The one registry of methods: what each serves, takes, costs and how it runs.
 
 Every interface (the task functions and ``deepprior.run``, the command line, ``deepprior bench``,
-and the page and batch to come) asks this module which method runs a task, with which
+the web page and the batch runner) asks this module which method runs a task, with which
 configuration, and what it accepts; none of them names a method itself.
 
 A method is a ``Method`` entry: the tasks it serves, its configuration class and named presets,
