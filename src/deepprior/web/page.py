@@ -227,7 +227,15 @@ def build(max_pixels: int = jobs.MAX_PIXELS, device: str = "auto") -> gr.Blocks:
                     elem_id="downloads",
                 )
 
-        inputs = [state, task, editor, mask_file, factor, method, flash, model, reference, iters]
+        ordered = (state, task, editor, mask_file, factor, method, flash, model, reference, iters)
+        inputs = set(ordered)
+
+        def job_of(data: dict) -> tuple[jobs.Job, np.ndarray | None, np.ndarray | None]:
+            """The job of the page's current inputs (a dict by component, as gradio passes a set)."""
+            given = [
+                data[c] for c in (state, task, editor, mask_file, factor, method, flash, model, reference)
+            ]
+            return _make_job(*given, data[iters], device)
 
         def on_upload(file):
             if file is None:
@@ -263,41 +271,17 @@ def build(max_pixels: int = jobs.MAX_PIXELS, device: str = "auto") -> gr.Blocks:
                 gr.update(visible=task_name == "n2n-model"),
             )
 
-        def on_estimate(*values):
+        def on_estimate(data: dict):
             try:
-                job, _reference, known = _make_job(*values, device)
+                job, _reference, known = job_of(data)
                 return _plan_line(job, known)
             except (DeepPriorError, OSError) as error:
                 return _message(error)
 
-        def on_run(
-            state_value,
-            task_name,
-            editor_value,
-            mask_value,
-            factor_value,
-            method_value,
-            flash_value,
-            model_value,
-            reference_value,
-            iters_value,
-            request: gr.Request,
-        ):
-            values = (
-                state_value,
-                task_name,
-                editor_value,
-                mask_value,
-                factor_value,
-                method_value,
-                flash_value,
-                model_value,
-                reference_value,
-                iters_value,
-            )
+        def on_run(data: dict, request: gr.Request):
             nothing = gr.skip()
             try:
-                job, reference_image, known = _make_job(*values, device)
+                job, reference_image, known = job_of(data)
                 line = _plan_line(job, known)
             except (DeepPriorError, OSError) as error:
                 yield nothing, _message(error), nothing, nothing, nothing, nothing
@@ -320,9 +304,10 @@ def build(max_pixels: int = jobs.MAX_PIXELS, device: str = "auto") -> gr.Blocks:
                 yield nothing, _message(job.error), nothing, nothing, nothing, nothing
                 return
             folder = tempfile.mkdtemp(prefix="deepprior-page-")
-            files = jobs.save(job, folder, f"{values[0]['name']}_{job.task}", reference_image)
+            original = data[state]
+            files = jobs.save(job, folder, f"{original['name']}_{job.task}", reference_image)
             after = jobs.preview(job.result.image)
-            before = jobs.preview(values[0]["image"])
+            before = jobs.preview(original["image"])
             if before.shape != after.shape:  # super-resolution: the small input, enlarged to compare
                 from PIL import Image
 
