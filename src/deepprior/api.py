@@ -385,7 +385,8 @@ def inpaint(
         thresholded at 0.5 with a warning).
     kind : str
         ``'text'`` (thin strokes: the paper's text-inpainting net), ``'holes'`` (large regions: the
-        deeper net without skips), or ``'auto'`` (holes when some pixel lies ≥ 8 px from any known one).
+        deeper net without skips), ``'pixels'`` (known pixels scattered all over the image: the
+        restoration setting of ``restore``), or ``'auto'`` (decided from the mask: ``tasks.mask_kind``).
     crop : bool, optional
         Fit only boxes around the unknown pixels, with ``crops.MARGIN`` pixels of context, and keep
         every known pixel as it is (a watermark on a large photo: minutes instead of a day). None
@@ -465,7 +466,8 @@ def restore(
         A differentiable map of (B, C, H, W) tensors in [0, 1] (``deepprior.operators``, or a
         plain function); its input size is the restored image's.
     mask : numpy array or torch tensor, optional
-        White / True = known pixel (restoration from a fraction of the pixels).
+        White / True = known pixel (restoration from a fraction of the pixels); the setting is
+        the one ``inpaint`` picks for this mask (``tasks.mask_kind``), on the whole image.
     method : str
         ``'dip'`` (the only one today) or ``'auto'``.
     loss : str or callable, optional

@@ -79,7 +79,8 @@ def _inpaint_options(p: argparse.ArgumentParser) -> None:
         "--mask-kind",
         choices=INPAINT_KINDS,
         default="auto",
-        help="text: thin strokes; holes: large regions (default: decided from the mask)",
+        help="text: thin strokes; holes: large regions; pixels: known pixels scattered over the "
+        "whole image, as restore --mask (default: decided from the mask)",
     )
     p.add_argument(
         "--crop",
