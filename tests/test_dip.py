@@ -9,7 +9,7 @@ import torch
 from deepprior import runtime
 from deepprior.errors import ImageTooLargeError, InputError
 from deepprior.methods.dip import DIPConfig, DIPFit
-from deepprior.operators import Downsample
+from deepprior.operators import Downsample, Mask
 from deepprior.problem import Problem
 from deepprior.registry import solve
 
@@ -147,6 +147,20 @@ def test_a_guide_image_is_the_input_code():
     top, left, h, w = run._crop
     torch.testing.assert_close(run.z[..., top : top + h, left : left + w], guide)
     assert run.run().image.shape == (12, 10, 3)
+
+
+def test_a_classical_fill_of_the_masked_observation_is_the_input_code():
+    known = torch.ones(12, 10)
+    known[4:8, 3:6] = 0
+    problem = noisy_problem(size=(12, 10), operator=Mask(known))
+    run = DIPFit(problem, tiny_config(input="fill", iters=2))
+    top, left, h, w = run._crop
+    code = run.z[..., top : top + h, left : left + w]
+    torch.testing.assert_close(code * known, problem.y * known)  # the known pixels as they are
+    assert 0 < code[..., 4:8, 3:6].min() and code.max() <= 1  # the hole filled in
+    assert run.run().image.shape == (12, 10, 3)
+    with pytest.raises(InputError, match="needs a mask"):
+        DIPFit(noisy_problem(), tiny_config(input="fill"))
 
 
 def test_the_deep_decoder_preset_denoises_any_image_size_from_a_coarse_code():

@@ -79,6 +79,25 @@ class Mask(Operator):
     def adjoint(self, y: torch.Tensor, input_size: Size) -> torch.Tensor:
         return self(y)  # self-adjoint
 
+    def fill(self, y: torch.Tensor) -> torch.Tensor:
+        """The observation with its unknown pixels filled by biharmonic interpolation
+        (``skimage.restoration.inpaint_biharmonic``), the classical fill; (1, C, H, W) in [0, 1].
+
+        >>> y = torch.ones(1, 1, 8, 8)
+        >>> mask = torch.ones(8, 8)
+        >>> mask[3:5, 3:5] = 0
+        >>> Mask(mask).fill(y * mask).min().item()
+        1.0
+        """
+        from skimage.restoration import inpaint_biharmonic
+
+        if y.shape[0] != 1 or self.mask.shape[1] != 1:
+            raise InputError("the classical fill takes one image and a mask shared by its channels")
+        image = y[0].permute(1, 2, 0).detach().cpu().double().numpy()
+        unknown = self.mask[0, 0].cpu().numpy() == 0
+        filled = inpaint_biharmonic(image, unknown, channel_axis=-1)
+        return torch.from_numpy(filled).float().clamp(0, 1).permute(2, 0, 1)[None].to(y.device)
+
 
 def _check_factor(factor: int) -> int:
     if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 2:

@@ -11,7 +11,9 @@ import importlib.util
 from collections.abc import Callable
 
 import numpy as np
+import torch
 
+from ..operators import Mask
 from .protocols import Case, bicubic_resize
 
 
@@ -64,10 +66,11 @@ def wavelet(case: Case) -> np.ndarray:
 
 
 def biharmonic(case: Case) -> np.ndarray:
-    """Biharmonic inpainting of the unknown pixels."""
-    from skimage.restoration import inpaint_biharmonic
-
-    return inpaint_biharmonic(case.observed, ~case.mask, channel_axis=_channel_axis(case))
+    """Biharmonic inpainting of the unknown pixels (``operators.Mask.fill``)."""
+    observed = torch.from_numpy(case.observed).float()
+    observed = observed.permute(2, 0, 1)[None] if observed.ndim == 3 else observed[None, None]
+    filled = Mask(case.mask).fill(observed)[0].permute(1, 2, 0).numpy()
+    return filled if case.observed.ndim == 3 else filled[..., 0]
 
 
 def bm3d(case: Case) -> np.ndarray:

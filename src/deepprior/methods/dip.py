@@ -27,7 +27,7 @@ from ..problem import Problem, Result
 from ..runtime import Cost, flops, training_bytes
 from .loop import StepLoop, host_image
 
-INPUTS = ("noise", "meshgrid", "guide")
+INPUTS = ("noise", "meshgrid", "guide", "fill")
 
 
 @dataclass
@@ -35,7 +35,9 @@ class DIPConfig:
     """Everything that defines a DIP run; JSON-serialisable with ``dataclasses.asdict``.
 
     input:          ``noise`` (U(0, input_scale), ``input_channels`` channels), ``meshgrid``
-                    (2 channels of x, y coordinates) or ``guide`` (the problem's guide image).
+                    (2 channels of x, y coordinates), ``guide`` (the problem's guide image) or
+                    ``fill`` (the observation with its unknown pixels filled by a classical
+                    method, ``Mask.fill``: inpainting only; the net refines it).
     reg_noise_std:  std of the N(0, σ²) jitter added to the input code at every step.
     ema:            weight of the exponential moving average of the output (0 = last output).
     backtrack_db:   undo the steps since the last good state when the loss rises by more than
@@ -120,6 +122,8 @@ class DIPFit(StepLoop):
             return (
                 torch.rand(1, channels, *size, generator=self.generator, device=self.device) * cfg.input_scale
             )
+        if cfg.input == "fill":
+            return pad_to(self.problem.operator.fill(self.problem.y).to(self.device), size)
         if cfg.input == "meshgrid":
             ys = torch.linspace(0, 1, size[0], device=self.device)
             xs = torch.linspace(0, 1, size[1], device=self.device)
@@ -260,9 +264,12 @@ def _generator(problem: Problem, config: DIPConfig) -> tuple[torch.nn.Module, in
         "noise": config.input_channels,
         "meshgrid": 2,
         "guide": problem.guide.shape[1] if problem.guide is not None else 0,
+        "fill": problem.channels,
     }[config.input]
     if config.input == "guide" and problem.guide is None:
         raise InputError("input 'guide' needs a guide image in the problem")
+    if config.input == "fill" and not hasattr(problem.operator, "fill"):
+        raise InputError("input 'fill' needs a mask: it starts from a classical fill of the unknown pixels")
     net = nets.build(config.net, in_channels, problem.channels, config.net_params)
     m, low = net.multiple, net.min_size
     padded = (max(math.ceil(height / m) * m, low), max(math.ceil(width / m) * m, low))
