@@ -1,19 +1,24 @@
 """Choose the DIP setting for restoration from a fraction of the pixels on development images.
 
     python examples/inpaint_dev.py --iters 1500 [--crop 128] [--only fast lr0.01] [--out dev.json]
+    python examples/inpaint_dev.py --only n2n n2n-single [--keep 0.2]
 
 Development split: Set12 images 04–07 (Starfish, Monarch, Airplane, Parrot), which are not in the
 paper's inpainting table (``deepprior bench inpaint`` reports on the other eight), with a
 Bernoulli(0.5) keep-mask seeded per image name, as ``deepprior bench inpaint --images`` does.
-Every candidate runs ``--iters`` steps from seed 0 through ``dp.restore(..., mask=...)``; the
+Every DIP candidate runs ``--iters`` steps from seed 0 through ``dp.restore(..., mask=...)``; the
 reference is given only to record the PSNR curve of the estimate (every 10 steps), never to stop
-or choose inside a run.
+or choose inside a run. ``n2n`` is the default (``dp.restore`` without fitting options: the
+shipped Bernoulli model), ``n2n-single`` the same without its 8 flips/rotations, and
+``--model FILE`` runs a model file of one's own (``dp.n2n.load(FILE)``) as ``model`` (from the
+biharmonic guess of the dropped pixels) and ``model-local`` (from the local guess it was trained on).
 Printed: the mean PSNR at a few step counts, the seconds per step, and biharmonic beside.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import tempfile
 import time
@@ -44,25 +49,64 @@ CANDIDATES: dict[str, dict] = {
 }
 
 
-def cases(crop: int | None) -> list[Case]:
-    """The benchmark's protocol (``bench inpaint --images``) on the development images."""
+def cases(crop: int | None, keep: float = 0.5) -> list[Case]:
+    """The benchmark's protocol (``bench inpaint --images``) on the development images; another
+    ``keep`` fraction draws new masks (seeded by the fraction)."""
     with tempfile.TemporaryDirectory() as folder:
         for key, name in DEV.items():
             (Path(folder) / f"{name}.png").symlink_to(DATA / f"Set12/{key}.png")
-        return inpaint_cases(DATA, crop, Path(folder))
+        found = inpaint_cases(DATA, crop, Path(folder))
+    if keep == 0.5:
+        return found
+    rng = np.random.default_rng(round(1000 * keep))
+    masks = [rng.random(case.mask.shape) < keep for case in found]
+    return [
+        dataclasses.replace(
+            case,
+            observed=(case.clean * (mask[..., None] if case.clean.ndim == 3 else mask)).astype(np.float32),
+            mask=mask,
+            setting=f"{100 * keep:g}%",
+        )
+        for case, mask in zip(found, masks)
+    ]
+
+
+# one inference, not a fit: the options of dp.restore
+INFERENCE: dict[str, dict] = {"n2n": {}, "n2n-single": {"ensemble": False}}
+# a model file of one's own (--model), 8-fold, from each first guess of the dropped pixels
+MODEL = {"model": {"fill": "biharmonic"}, "model-local": {"fill": "local"}}
+
+
+def infer(case: Case, name: str, model: Path | None) -> tuple[np.ndarray, float]:
+    """The estimate of an inference candidate and its seconds."""
+    start = time.perf_counter()
+    if name in MODEL:
+        image = dp.n2n.load(model, "cpu").denoise(
+            case.observed, known=case.mask, ensemble=True, **MODEL[name]
+        )
+    else:
+        image = dp.run("restore", case.observed, mask=case.mask, **INFERENCE[name]).image
+    return image, time.perf_counter() - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--iters", type=int, default=1500)
     parser.add_argument("--crop", type=int)
+    parser.add_argument("--keep", type=float, default=0.5, help="fraction of the pixels kept (default 0.5)")
     parser.add_argument("--only", nargs="+", default=list(CANDIDATES))
+    parser.add_argument("--model", type=Path, help="a model file to run as the candidate 'model'")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     rows = []
-    for case in cases(args.crop):
+    for case in cases(args.crop, args.keep):
         rows.append({"image": case.name, "method": "biharmonic", "psnr": psnr(biharmonic(case), case.clean)})
-        for name in args.only:
+        for name in [n for n in args.only if n in INFERENCE or n in MODEL]:
+            image, seconds = infer(case, name, args.model)
+            score = psnr(image, case.clean)
+            rows.append({"image": case.name, "method": name, "psnr": score, "seconds": seconds})
+            print(f"{case.name:9s} {name:16s} {rows[-1]['psnr']:6.2f} dB  {seconds:.1f} s", flush=True)
+        for name in [n for n in args.only if n in CANDIDATES]:
             start = time.perf_counter()
             res = dp.restore(
                 case.observed, mask=case.mask, config=CANDIDATES[name], iters=args.iters, reference=case.clean
@@ -81,7 +125,13 @@ def main() -> None:
     print("|---|" + "---|" * (len(marks) + 1))
     biharm = np.mean([r["psnr"] for r in rows if r["method"] == "biharmonic"])
     print(f"| biharmonic | {biharm:.2f} |" + " |" * len(marks))
-    for name in args.only:
+    for name in [n for n in args.only if n not in CANDIDATES]:
+        mine = [r for r in rows if r["method"] == name]
+        print(
+            f"| {name} | {np.mean([r['psnr'] for r in mine]):.2f} (one inference, "
+            f"{np.mean([r['seconds'] for r in mine]):.1f} s) |" + " |" * (len(marks) - 1)
+        )
+    for name in [n for n in args.only if n in CANDIDATES]:
         mine = [r for r in rows if r["method"] == name]
         at = [np.mean([dict(map(tuple, r["curve"]))[s] for r in mine]) for s in marks]
         per_step = np.mean([r["seconds"] for r in mine]) / args.iters

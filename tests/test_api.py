@@ -72,11 +72,28 @@ def test_restore_from_a_fraction_of_pixels_with_a_mask():
     y = rng.random((32, 32))
     mask = rng.random((32, 32)) > 0.5
     res = dp.restore(y, mask=mask, **QUICK)
-    assert res.image.shape == (32, 32) and res.config["task"] == "restore"
+    assert res.image.shape == (32, 32) and res.config["task"] == "restore" and res.config["method"] == "dip"
     # inpaint tells a mask of scattered known pixels from text and holes, and agrees
     assert dp.inpaint(y, mask, return_result=True, **QUICK).config["task"] == "restore"
     with pytest.raises(dp.InputError, match="either a mask or an operator"):
         dp.restore(y, dp.operators.Identity(), mask=mask)
+
+
+def test_a_keep_mask_is_filled_in_by_the_shipped_bernoulli_model_by_default():
+    rows, cols = np.mgrid[0:64, 0:64] / 64
+    clean = np.stack([0.5 + 0.4 * np.sin(6 * rows + 3 * cols), rows, 1 - cols], -1).astype(np.float32)
+    keep = np.random.default_rng(1).random((64, 64)) < 0.3
+    observed = clean * keep[..., None]
+    res = dp.restore(observed, mask=keep, return_result=True)
+    assert res.config["method"] == "n2n" and res.config["model"] == "n2n_bernoulli_grey.pt"
+    assert dp.n2n.SHIPPED["bernoulli"].stat().st_size < 4 * 2**20  # a few MB at most, in the wheel
+    assert np.array_equal(res.image[keep], observed[keep])  # the known pixels stay exact
+    assert dp.psnr(res.image, clean) > dp.psnr(observed, clean) + 15  # the unknown ones filled in
+    assert dp.inpaint(observed, keep, return_result=True).config["method"] == "n2n"  # the same rule
+    text = np.ones((64, 64), bool)
+    text[30:33] = False
+    with pytest.raises(dp.InputError, match="n2n method serves"):
+        dp.inpaint(observed, text, method="n2n")
 
 
 @pytest.mark.parametrize("preset", ["fast", "paper"])

@@ -324,3 +324,22 @@ def test_denoise_methods_and_early_stopping(images, tmp_path, capsys):
     assert "--iters does not apply to the n2n method" in one_line_error(
         capsys, "denoise", images["rgb"], "-o", tmp_path / "f.png", "--method", "n2n", *FAST
     )
+
+
+def test_inpaint_and_restore_pick_the_method_from_the_mask(images, tmp_path, capsys):
+    keep = (np.random.default_rng(2).random((40, 48)) < 0.5).astype(np.uint8) * 255
+    write_image(tmp_path / "keep.png", keep)
+    photo = (np.random.default_rng(3).random((40, 48, 3)) * 255).astype(np.uint8)
+    write_image(tmp_path / "photo.png", photo)
+    for command in ("inpaint", "restore"):  # scattered known pixels: the shipped Bernoulli model
+        out = tmp_path / f"{command}.png"
+        args = (command, tmp_path / "photo.png", "--mask", tmp_path / "keep.png", "-o", out, "--quiet")
+        assert run(*args) == 0
+        assert "(n2n, " in capsys.readouterr().out
+        assert np.array_equal(read_image(out)[keep > 0], photo[keep > 0])
+    # a stroke: DIP; fitting options with a keep-mask: DIP too
+    assert run("inpaint", images["rgb"], "--mask", images["mask"], "-o", tmp_path / "s.png", *FAST) == 0
+    assert "(dip, 3 steps" in capsys.readouterr().out
+    args = ("restore", tmp_path / "photo.png", "--mask", tmp_path / "keep.png", "-o", tmp_path / "f.png")
+    assert run(*args, *FAST) == 0
+    assert "(dip, 3 steps" in capsys.readouterr().out

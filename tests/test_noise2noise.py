@@ -67,7 +67,12 @@ def test_bernoulli_drops_pixels_and_says_which():
     clean = np.full((2, 3, 64, 64), 0.7, np.float32)
     noisy, known = noise.corrupt(clean, [0.5, 0.5], np.random.default_rng(0))
     assert known.shape == (2, 1, 64, 64) and abs(known.mean() - 0.5) < 0.03
-    np.testing.assert_array_equal(noisy, clean * known)  # all channels of a pixel drop together
+    # all channels of a pixel drop together; a dropped pixel holds a guess from the known ones
+    np.testing.assert_array_equal(noisy * known, clean * known)
+    np.testing.assert_allclose(noisy, clean, atol=1e-6)  # … which on a flat image is exact
+    ramp = np.broadcast_to(np.linspace(0, 1, 64, dtype=np.float32), (1, 1, 64, 64))
+    filled, known = noise.corrupt(ramp, [0.5], np.random.default_rng(1))
+    assert np.abs(filled - ramp).max() < 0.05  # a smooth image is nearly filled in
 
 
 def test_impulse_noise_keeps_the_clean_value_as_the_mode():

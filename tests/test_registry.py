@@ -95,9 +95,14 @@ def test_auto_takes_the_default_unless_an_option_needs_another_method():
     assert registry.choose("denoise", "auto", {"ensemble": True})[0] == "n2n"
     assert registry.choose("super-resolve", "auto", {"iters": 10})[0] == "zssr"
     assert registry.choose("super-resolve", "auto", {"early_stop": True})[0] == "dip"
-    assert registry.choose("inpaint", "auto", {})[0] == "dip"
+    assert registry.choose("inpaint", "auto", {})[0] == "dip"  # before the mask's kind is known
+    # a keep-mask (tasks.mask_kind "pixels": preset key "restore") goes to the Bernoulli model
+    assert registry.choose("inpaint", "auto", {}, "restore")[0] == "n2n"
+    assert registry.choose("restore", "auto", {"iters": 10}, "restore")[0] == "dip"
     with pytest.raises(dp.InputError, match="ensemble does not apply to the dip method"):
-        registry.choose("inpaint", "auto", {"ensemble": True})
+        registry.choose("inpaint", "auto", {"ensemble": True}, "inpaint")
+    with pytest.raises(dp.InputError, match="n2n method serves the denoise and restore settings"):
+        registry.choose("inpaint", "n2n", {}, "inpaint-holes")
 
 
 def test_the_cli_and_the_bench_name_no_method():

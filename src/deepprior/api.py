@@ -56,9 +56,9 @@ def _plan(
         given.setdefault("early_stop", True)  # a method that can stop early is asked for
     if inputs.get("sigma") is not None:
         given["sigma"] = inputs["sigma"]
-    chosen, reason = registry.choose(task, method, given)
-    spec = registry.method(chosen)
     job = prepare(task, image, reference=options.get("reference"), **inputs)
+    chosen, reason = registry.choose(task, method, given, job.preset_task)
+    spec = registry.method(chosen)
     if spec.needs_sigma and "sigma" in TASKS[task].inputs and job.sigma is None:
         job.sigma = job.estimate_sigma()
     return spec, reason, job, run_options
@@ -393,7 +393,9 @@ def inpaint(
         (default): when the boxes cover at most half the image; False: fit the whole image (and
         return the generator's output everywhere, as the paper does); True: always.
     method : str
-        ``'dip'`` (the only one today) or ``'auto'``.
+        ``'auto'`` (default): for known pixels scattered over the image (kind ``'pixels'``), the
+        shipped Bernoulli Noise2Noise model (``'n2n'``, seconds), unless a fitting option is
+        given; for text and holes, Deep Image Prior (``'dip'``).
     early_stop : bool or str, optional
         Stop at the low of a reference-free signal (``True`` or ``'variance'``: ES-WMV).
     {options}
@@ -469,7 +471,9 @@ def restore(
         White / True = known pixel (restoration from a fraction of the pixels); the setting is
         the one ``inpaint`` picks for this mask (``tasks.mask_kind``), on the whole image.
     method : str
-        ``'dip'`` (the only one today) or ``'auto'``.
+        ``'auto'`` (default): with a mask of scattered known pixels, the shipped Bernoulli
+        Noise2Noise model (``'n2n'``, seconds), unless a fitting option is given; otherwise Deep
+        Image Prior (``'dip'``).
     loss : str or callable, optional
         The data loss, ``'l2'`` (default) or ``'l1'``, or ``loss(A(x), y)``.
     early_stop : bool or str, optional

@@ -44,7 +44,7 @@ from . import outputs, registry
 from .crops import checkpoint_files
 from .errors import DeepPriorError, InputError
 from .imageio import IMAGE_SUFFIXES, atomic_path
-from .tasks import TASKS, prepare
+from .tasks import TASKS, prepare, preset_task
 
 REPORT = "batch.json"
 TABLE = "batch.csv"
@@ -200,7 +200,9 @@ def _process(task: str, item: Item, out: str, options: dict[str, Any], verbose: 
         image = read_image(item.input)
         inputs = {k: read_image(getattr(item, k)) for k in ("mask", "guide") if getattr(item, k)}
         reference = read_image(item.reference) if item.reference else None
-        method = registry.method(options["method"])
+        task_inputs = {k: v for k, v in options.items() if k in TASKS[task].inputs and v is not None}
+        setting = preset_task(task, image, **inputs, **task_inputs) if "mask" in inputs else None
+        method = registry.method(registry.choose(task, options["method"], _given(task, options), setting)[0])
         run_options = {k: v for k, v in options.items() if k != "method"}
         if "callbacks" in method.options:
             checkpoint = Path(out) / CHECKPOINTS / f"{item.name}.ckpt.pt"
@@ -427,12 +429,16 @@ class _StopRequest:
         return False
 
 
-def _check_options(task: str, options: dict[str, Any], items: Sequence[Item]) -> dict[str, Any]:
-    """Check the options once, before any image, on a small stand-in image; return them with the
-    method that ``auto`` chooses."""
+def _given(task: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The run options given, as ``registry.choose`` weighs them."""
     not_run_options = {"method", "device", *TASKS[task].inputs} - {"sigma"}  # σ decides auto too
-    given = {k: v for k, v in options.items() if v is not None and k not in not_run_options}
-    name, _reason = registry.choose(task, options.get("method") or "auto", given)
+    return {k: v for k, v in options.items() if v is not None and k not in not_run_options}
+
+
+def _check_options(task: str, options: dict[str, Any], items: Sequence[Item]) -> dict[str, Any]:
+    """Check the options once, before any image, on a small stand-in image; return them with
+    ``method`` set (``auto`` when not given: each image's mask may decide it)."""
+    registry.choose(task, options.get("method") or "auto", _given(task, options))
     stand_in = np.zeros((16, 16))
     extras = {"mask": np.indices((16, 16)).sum(0) % 2, "guide": stand_in}
     needs = {"inpaint": ("mask",), "restore": ("mask",), "flash-no-flash": ("guide",)}.get(task, ())
@@ -443,7 +449,7 @@ def _check_options(task: str, options: dict[str, Any], items: Sequence[Item]) ->
             raise InputError(f"{task} needs a {extra} for every image ({where}); '{missing}' has none")
     inputs = {k: v for k, v in options.items() if k in TASKS[task].inputs}
     prepare(task, stand_in, **inputs, **{k: extras[k] for k in needs})
-    return {**options, "method": name}
+    return {**options, "method": options.get("method") or "auto"}
 
 
 def batch(

@@ -56,7 +56,9 @@ class ProgressBar(Callback):
         self.bar.update(run.iteration - self.bar.n)
         if time.monotonic() - self._shown > 0.5:
             self._shown = time.monotonic()
-            postfix = {"loss": f"{run.last_loss:.2e}"}
+            postfix = {}
+            if math.isfinite(run.last_loss):  # Noise2Noise training has none before its first validation
+                postfix["loss"] = f"{run.last_loss:.2e}"
             if math.isfinite(getattr(run, "last_psnr", math.nan)):  # against a reference, or validation
                 postfix["psnr"] = f"{run.last_psnr:.2f}"
             self.bar.set_postfix(postfix, refresh=False)

@@ -36,7 +36,7 @@ from .errors import DeepPriorError, InputError
 from .imageio import atomic_path, read_image, write_image
 from .metrics import image_scores, psnr
 from .runtime import reuse_freed_memory
-from .tasks import TASKS
+from .tasks import TASKS, preset_task
 
 EXAMPLES = {
     "denoise": "deepprior denoise noisy.png -o clean.png --sigma 25\n"
@@ -180,11 +180,12 @@ def _run(args: argparse.Namespace) -> int:
         raise InputError(f"cannot resume: checkpoint '{args.checkpoint}' does not exist")
     if args.command == "demo":
         return _demo(args)
-    method = choose_method(args.command, args, callbacks=bool(_callbacks(args, None)))
+    image, inputs = _task_inputs(args)
+    setting = preset_task(args.command, image, **inputs) if inputs.get("mask") is not None else None
+    method = choose_method(args.command, args, callbacks=bool(_callbacks(args, None)), preset_task=setting)
     checkpoint = args.checkpoint or _interrupt_checkpoint(args)
     takes_callbacks = "callbacks" in method.options
     reference = read_image(args.reference) if args.reference else None
-    image, inputs = _task_inputs(args)
     result = api.run(
         args.command,
         image,

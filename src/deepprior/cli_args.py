@@ -80,7 +80,8 @@ def _inpaint_options(p: argparse.ArgumentParser) -> None:
         choices=INPAINT_KINDS,
         default="auto",
         help="text: thin strokes; holes: large regions; pixels: known pixels scattered over the "
-        "whole image, as restore --mask (default: decided from the mask)",
+        "whole image, as restore --mask, filled in by the shipped Bernoulli model unless fitting "
+        "options are given (default: decided from the mask)",
     )
     p.add_argument(
         "--crop",
@@ -115,7 +116,7 @@ def add_task_options(p: argparse.ArgumentParser, task: str) -> None:
             "--method",
             choices=("auto", *(m.name for m in methods)),
             default="auto",
-            help=f"{registry.describe(methods)}; auto (default): {methods[0].name}, or the first "
+            help=f"{registry.describe(methods)}; auto (default): {registry.auto_summary(task)}, or the first "
             f"of the others that takes the options given (--preset, --iters, --early-stop…)",
         )
 
@@ -186,15 +187,18 @@ FLAGS = {
 }
 
 
-def choose_method(task: str, args: argparse.Namespace, *, callbacks: bool = False) -> registry.Method:
+def choose_method(
+    task: str, args: argparse.Namespace, *, callbacks: bool = False, preset_task: str | None = None
+) -> registry.Method:
     """The method the command runs: --method, or for auto the registry's rule on the flags given
-    (``callbacks``: flags that ask for per-step callbacks were given)."""
+    (``callbacks``: flags that ask for per-step callbacks were given; ``preset_task``: the job's
+    setting, ``tasks.preset_task``, when known)."""
     given = {**run_options(args), "sigma": task_inputs(args)["sigma"]}
     given = {k: v for k, v in given.items() if v is not None}
     if callbacks:
         given["callbacks"] = True
     try:
-        name, _reason = registry.choose(task, getattr(args, "method", "auto"), given)
+        name, _reason = registry.choose(task, getattr(args, "method", "auto"), given, preset_task)
     except InputError as error:
         message = str(error)
         option = message.split(" ", 1)[0]

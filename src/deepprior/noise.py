@@ -71,7 +71,7 @@ class NoiseModel:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Corrupt each image of ``x`` (N, C, H, W) float32 at its level; returns the noisy batch
         and a (N, 1, H, W) float32 map of the pixels that carry information (all ones except for
-        bernoulli, where dropped pixels are 0)."""
+        bernoulli, whose dropped pixels hold ``fill_dropped``'s guess from the known ones)."""
         noisy, known = _FAMILIES[self.kind][0](x, np.asarray(levels, np.float64), rng)
         if known is None:
             known = np.ones((x.shape[0], 1) + x.shape[2:], np.float32)
@@ -103,7 +103,50 @@ def _poisson(x, levels, rng):
 def _bernoulli(x, levels, rng):
     p = levels.reshape(-1, 1, 1, 1)
     known = (rng.random((x.shape[0], 1) + x.shape[2:]) >= p).astype(np.float32)
-    return x * known, known
+    return fill_dropped(x, known), known
+
+
+# The scales (Gaussian σ in pixels) of ``fill_dropped``, up to gaps of about a hundred pixels; the
+# finest, 0.7, with half a known pixel's weight as the bar, scored best of the few tried on the
+# development images at 50 % (28.13 dB mean; biharmonic 29.78; 1 px first 27.61).
+FILL_SCALES = (0.7, 1, 2, 4, 8, 16, 32)
+
+
+def fill_dropped(x: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Each unknown pixel replaced by the Gaussian-weighted mean of the known pixels around it
+    (normalised convolution) at the finest scale of ``FILL_SCALES`` whose window holds the weight
+    of at least half a known pixel; the known pixels unchanged. A cheap, smooth first guess that
+    carries no information beyond the known pixels: what the Bernoulli model sees in place of the
+    dropped pixels, in training and in use.
+
+    x: (N, C, H, W) float; known: (N, 1, H, W) {0, 1}. Returns (N, C, H, W) float32.
+
+    >>> x = np.full((1, 1, 8, 8), 0.25, np.float32)
+    >>> known = np.zeros((1, 1, 8, 8), np.float32)
+    >>> known[..., ::3, ::3] = 1
+    >>> round(float(fill_dropped(x, known).max()), 6)
+    0.25
+    """
+    from scipy.ndimage import gaussian_filter
+
+    x, known = np.asarray(x, np.float32), np.asarray(known, np.float32)
+    seen = x * known
+    out = seen.copy()
+    todo = known < 0.5
+    for scale in FILL_SCALES:
+        images = np.flatnonzero(todo.any((1, 2, 3)))  # the images with pixels still to fill
+        if not len(images):
+            break
+        sigma = (0, 0, scale, scale)
+        weight = gaussian_filter(known[images], sigma, mode="reflect", truncate=3.0)
+        total = gaussian_filter(seen[images], sigma, mode="reflect", truncate=3.0)
+        ready = todo[images] & (weight * 2 * math.pi * scale**2 >= 0.5)
+        out[images] = np.where(ready, total / np.maximum(weight, 1e-12), out[images])
+        todo[images] &= ~ready
+    if todo.any():  # a gap wider than the coarsest scale: the mean of the image's known pixels
+        mean = seen.sum((2, 3), keepdims=True) / np.maximum(known.sum((2, 3), keepdims=True), 1)
+        out = np.where(todo, mean, out)
+    return out.astype(np.float32, copy=False)
 
 
 def _impulse(x, levels, rng):

@@ -82,6 +82,8 @@ class Mask(Operator):
     def fill(self, y: torch.Tensor) -> torch.Tensor:
         """The observation with its unknown pixels filled by biharmonic interpolation
         (``skimage.restoration.inpaint_biharmonic``), the classical fill; (1, C, H, W) in [0, 1].
+        Images of more than ``FILL_TILE``² pixels are filled in overlapping tiles (the solve
+        grows faster than the pixels: 2.4 s at 512², 20 s at 1024² on one core).
 
         >>> y = torch.ones(1, 1, 8, 8)
         >>> mask = torch.ones(8, 8)
@@ -89,14 +91,52 @@ class Mask(Operator):
         >>> Mask(mask).fill(y * mask).min().item()
         1.0
         """
-        from skimage.restoration import inpaint_biharmonic
-
         if y.shape[0] != 1 or self.mask.shape[1] != 1:
             raise InputError("the classical fill takes one image and a mask shared by its channels")
         image = y[0].permute(1, 2, 0).detach().cpu().double().numpy()
         unknown = self.mask[0, 0].cpu().numpy() == 0
-        filled = inpaint_biharmonic(image, unknown, channel_axis=-1)
+        filled = (
+            _biharmonic_tiles(image, unknown)
+            if image[..., 0].size > FILL_TILE**2
+            else _biharmonic(image, unknown)
+        )
         return torch.from_numpy(filled).float().clamp(0, 1).permute(2, 0, 1)[None].to(y.device)
+
+
+# ``Mask.fill`` solves images of up to FILL_TILE² pixels whole, larger ones in tiles of that side
+# whose outer FILL_OVERLAP pixels give context only.
+FILL_TILE, FILL_OVERLAP = 512, 32
+
+
+def _biharmonic(image: np.ndarray, unknown: np.ndarray) -> np.ndarray:
+    """(H, W, C) float with its ``unknown`` (H, W) pixels filled (zeros if none is known)."""
+    from skimage.restoration import inpaint_biharmonic
+
+    if unknown.all():
+        return np.zeros_like(image)
+    return inpaint_biharmonic(image, unknown, channel_axis=-1) if unknown.any() else image
+
+
+def _biharmonic_tiles(image: np.ndarray, unknown: np.ndarray) -> np.ndarray:
+    """``_biharmonic`` tile by tile: each core of (FILL_TILE − 2·FILL_OVERLAP)² pixels is solved
+    with FILL_OVERLAP pixels of context around it."""
+    out = image.copy()
+    core, pad = FILL_TILE - 2 * FILL_OVERLAP, FILL_OVERLAP
+    height, width = unknown.shape
+    for top in range(0, height, core):
+        for left in range(0, width, core):
+            rows, cols = slice(top, min(top + core, height)), slice(left, min(left + core, width))
+            if not unknown[rows, cols].any():
+                continue
+            r0, c0 = max(top - pad, 0), max(left - pad, 0)
+            window = (slice(r0, min(top + core + pad, height)), slice(c0, min(left + core + pad, width)))
+            solved = _biharmonic(image[window], unknown[window])
+            if unknown[window].all():  # no known pixel in reach: the image's known mean
+                solved[:] = image[~unknown].mean(0) if (~unknown).any() else 0.0
+            out[rows, cols] = solved[
+                top - r0 : top - r0 + rows.stop - top, left - c0 : left - c0 + cols.stop - left
+            ]
+    return out
 
 
 def _check_factor(factor: int) -> int:

@@ -15,6 +15,8 @@ built-in methods are registered at the bottom of this file.
 'dip'
 >>> [m.name for m in methods_for("super-resolve")]
 ['zssr', 'dip']
+>>> choose("inpaint", "auto", {}, preset_task="restore")[0]  # a keep-mask: tasks.mask_kind
+'n2n'
 """
 
 from __future__ import annotations
@@ -87,6 +89,8 @@ class Method:
                the first is the default.
     needs_sigma: the noise level is used (estimated from the image when not given).
     cost:      ``cost(method, job, options) -> Cost``: FLOPs and peak memory before starting.
+    preset_tasks: the jobs it serves by their preset-table key (``Job.preset_task``), when not
+               all of its tasks' (empty: all).
     variants:  the benchmark's entries of this method: bench name → run options and task inputs
                (``tasks``: the tasks of the entry, if fewer than the method's).
     """
@@ -102,6 +106,11 @@ class Method:
     needs_sigma: bool = False
     cost: Callable[[Method, Job, RunOptions], Cost] | None = None
     variants: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    preset_tasks: tuple[str, ...] = ()
+
+    def serves(self, preset_task: str | None) -> bool:
+        """Whether it runs jobs of this preset-table key (None: not known yet, assumed)."""
+        return not self.preset_tasks or preset_task is None or preset_task in self.preset_tasks
 
     def refusal(self, option: str, value: Any) -> str | None:
         """Why this method cannot take ``option=value`` (None if it can); ``sigma``, the noise
@@ -165,8 +174,19 @@ METHODS: dict[str, Method] = {}
 # - super-resolve: ZSSR scored 30.08 dB (Y) on Set5 ×4 in about a minute per image, against 29.90
 #   published for DIP (hours on a CPU) and 28.63 for DIP's fast preset at a tenth of the paper's
 #   time; an early stop (a DIP rule) or a preset only DIP has means DIP.
+# - inpaint and restore: DIP, unless the job's setting says otherwise (below).
 # - the other tasks: DIP is the only method.
-AUTO: dict[str, tuple[str, ...]] = {"denoise": ("n2n", "dip", "zs-n2n"), "super-resolve": ("zssr", "dip")}
+AUTO: dict[str, tuple[str, ...]] = {
+    "denoise": ("n2n", "dip", "zs-n2n"),
+    "super-resolve": ("zssr", "dip"),
+    "inpaint": ("dip", "n2n"),
+    "restore": ("dip", "n2n"),
+}
+# The same, per preset-table key of a job (``Job.preset_task``) where it differs from the task's:
+# - restore (a keep-mask, from ``inpaint`` or ``restore``: ``tasks.KIND_PRESETS``): the shipped
+#   Bernoulli Noise2Noise model, in seconds, beat biharmonic interpolation and DIP's fast preset
+#   on the development images (README, "Restoration from a fraction of the pixels").
+AUTO_BY_PRESET_TASK: dict[str, tuple[str, ...]] = {"restore": ("n2n", "dip")}
 # ``early_stop=True`` watches the signal the suites measured best for the task: the error on held-out
 # pixels for denoising; elsewhere the variance of the outputs (ES-WMV), where held-out pixels would be
 # observations lost.
@@ -189,19 +209,22 @@ def method(name: str) -> Method:
     return METHODS[name]
 
 
-def methods_for(task: str) -> list[Method]:
-    """The methods that serve ``task``, the automatic choices first."""
-    order = AUTO.get(task, ())
-    serving = [m for m in METHODS.values() if task in m.tasks]
+def methods_for(task: str, preset_task: str | None = None) -> list[Method]:
+    """The methods that serve ``task`` (and, when given, the job's ``preset_task``), the
+    automatic choices first."""
+    order = AUTO_BY_PRESET_TASK.get(preset_task, AUTO.get(task, ()))
+    serving = [m for m in METHODS.values() if task in m.tasks and m.serves(preset_task)]
     return sorted(serving, key=lambda m: order.index(m.name) if m.name in order else len(order))
 
 
-def choose(task: str, name: str, given: Mapping[str, Any]) -> tuple[str, str]:
+def choose(task: str, name: str, given: Mapping[str, Any], preset_task: str | None = None) -> tuple[str, str]:
     """The method that runs ``task`` and why, in one line: ``name`` itself (checked against the
-    options ``given``), or for ``auto`` the first of the task's methods that takes them all."""
+    options ``given``), or for ``auto`` the first of the task's methods that takes them all.
+    ``preset_task``: the job's key of the preset tables (``Job.preset_task``: for a mask, its
+    kind), when known; ``auto`` follows it (``AUTO_BY_PRESET_TASK``)."""
     if task not in TASKS:
         raise InputError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
-    candidates = methods_for(task)
+    candidates = methods_for(task, preset_task)
     if not candidates:
         raise InputError(f"no method serves {task}")
     if name != "auto":
@@ -211,17 +234,43 @@ def choose(task: str, name: str, given: Mapping[str, Any]) -> tuple[str, str]:
                 f"the {name} method does not {task}; for {task} choose one of "
                 f"{', '.join(m.name for m in candidates)}"
             )
+        if not chosen.serves(preset_task):
+            raise InputError(
+                f"the {name} method serves the {' and '.join(chosen.preset_tasks)} settings, not "
+                f"this {task} job's {preset_task} (a mask's kind sets it: kind=, --mask-kind); "
+                f"choose one of {', '.join(m.name for m in candidates)}"
+            )
         chosen.check(given)
         return name, "asked for"
     default = candidates[0]
+    setting = task if preset_task in (None, task) else f"{task} ({preset_task} setting)"
     for candidate in candidates:
         if candidate.takes(given):
             if candidate is default:
-                return candidate.name, f"the default for {task} ({default.title}: see the README, Results)"
+                return candidate.name, f"the default for {setting} ({default.title}: see the README, Results)"
             refused = next(o for o, v in given.items() if default.refusal(o, v))
             return candidate.name, f"{refused} was given, which the default ({default.name}) does not take"
     candidates[0].check(given)  # names what the default refuses
     raise AssertionError("unreachable")
+
+
+def auto_summary(task: str) -> str:
+    """What ``method="auto"`` picks for ``task`` before any option, in words (for help texts).
+
+    >>> auto_summary("restore")
+    'n2n for a mask of kind pixels, else dip'
+    """
+    from .tasks import KIND_PRESETS
+
+    default = methods_for(task)[0].name
+    settings = [
+        f"{order[0]} for a mask of kind {kind}"
+        for kind, key in KIND_PRESETS.items()
+        if (order := AUTO_BY_PRESET_TASK.get(key))
+        and order[0] != default
+        and methods_for(task, key)[0].name == order[0]
+    ]
+    return f"{', '.join(settings)}, else {default}" if settings else default
 
 
 def variants() -> dict[str, tuple[Method, Mapping[str, Any]]]:
@@ -340,13 +389,15 @@ def _builtin() -> None:
         Method(
             "n2n",
             "shipped Noise2Noise model",
-            "the Noise2Noise model shipped with deepprior (grey Gaussian noise σ ≤ 50/255; seconds)",
-            ("denoise",),
+            "the Noise2Noise models shipped with deepprior (grey; Gaussian noise σ ≤ 50/255, "
+            "or a fraction of the pixels kept; seconds)",
+            ("denoise", "inpaint", "restore"),
             n2n.run_method,
             frozenset({"ensemble", "reference"}),
             needs_sigma=True,
             cost=n2n.method_cost,
             variants={"n2n": {}, "n2n-ensemble": {"ensemble": True}, "n2n-single": {"ensemble": False}},
+            preset_tasks=("denoise", "restore"),
         )
     )
     register(

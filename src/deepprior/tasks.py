@@ -223,3 +223,13 @@ def prepare(task: str, image: ImageLike, *, reference: ImageLike | None = None, 
         reference=None if reference is None else CallerImage.of(reference, "reference").tensor,
     )
     return Job(task, preset_task, problem, observed, **extra)
+
+
+def preset_task(task: str, image: ImageLike, **inputs: Any) -> str:
+    """The key of the preset tables the job of ``task`` on ``image`` gets (``Job.preset_task``,
+    which ``method="auto"`` follows too), for an interface that picks the method first.
+
+    >>> preset_task("restore", np.zeros((64, 64)), mask=np.indices((64, 64)).sum(0) % 2)
+    'restore'
+    """
+    return prepare(task, image, **inputs).preset_task

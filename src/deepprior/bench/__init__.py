@@ -21,7 +21,7 @@ SUITE_HELP = {
 DEFAULT_METHODS = {
     "sr": "paper,fast,zssr,bicubic",
     "denoise": "paper,fast,zs-n2n,n2n,tv,nlm,wavelet,bm3d",
-    "inpaint": "paper,fast,biharmonic",
+    "inpaint": "paper,fast,n2n,biharmonic",
 }
 
 QUICK_BASELINES = {"sr": "bicubic", "denoise": "zs-n2n,tv", "inpaint": "biharmonic"}

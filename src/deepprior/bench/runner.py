@@ -24,7 +24,7 @@ from .. import api, registry
 from ..imageio import atomic_path
 from ..methods.loop import host_image
 from ..methods.stopping import EarlyStopping
-from ..tasks import TASKS, prepare
+from ..tasks import TASKS, prepare, preset_task
 from .baselines import BASELINES
 from .protocols import SUITE_TASKS, Case
 
@@ -200,9 +200,16 @@ def applicable(method: str, suite: str) -> bool:
 
 
 def _serves(method: str, case: Case) -> bool:
-    """Whether entry ``method`` (ours or a baseline) serves the task of this very case."""
-    variants = registry.variants()
-    return method not in variants or case.task in variants[method][1].get("tasks", variants[method][0].tasks)
+    """Whether entry ``method`` (ours or a baseline) serves the task of this very case (and its
+    setting: the shipped Bernoulli model fills in a keep-mask, not kate's text)."""
+    if method not in registry.variants():
+        return True
+    spec, variant_inputs, _options = _variant(method)
+    if case.task not in registry.variants()[method][1].get("tasks", spec.tasks):
+        return False
+    return not spec.preset_tasks or spec.serves(
+        preset_task(case.task, case.observed, **_inputs(case, spec, variant_inputs))
+    )
 
 
 def run_suite(
