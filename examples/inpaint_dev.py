@@ -2,6 +2,8 @@
 
     python examples/inpaint_dev.py --iters 1500 [--crop 128] [--only fast lr0.01] [--out dev.json]
     python examples/inpaint_dev.py --only n2n n2n-single [--keep 0.2]
+    python examples/inpaint_dev.py --only n2n fast --iters 900 --text 0.05
+    python examples/inpaint_dev.py --only model --model MODEL.pt --passes 1 2 3 4 5 6
 
 Development split: Set12 images 04–07 (Starfish, Monarch, Airplane, Parrot), which are not in the
 paper's inpainting table (``deepprior bench inpaint`` reports on the other eight), with a
@@ -11,7 +13,10 @@ reference is given only to record the PSNR curve of the estimate (every 10 steps
 or choose inside a run. ``n2n`` is the default (``dp.restore`` without fitting options: the
 shipped Bernoulli model), ``n2n-single`` the same without its 8 flips/rotations, and
 ``--model FILE`` runs a model file of one's own (``dp.n2n.load(FILE)``) as ``model`` (from the
-biharmonic guess of the dropped pixels) and ``model-local`` (from the local guess it was trained on).
+biharmonic guess of the dropped pixels) and ``model-local`` (from the local guess it was trained on),
+each with ``--passes`` runs over its own output (several counts: one candidate per count).
+``--text COVERAGE`` swaps the keep-mask for random strings (``noise.text_overlay``, seeded per
+image) that cover that share of the pixels: the text setting, whose table image is kate.
 Printed: the mean PSNR at a few step counts, the seconds per step, and biharmonic beside.
 """
 
@@ -30,6 +35,7 @@ import deepprior as dp
 from deepprior.bench.baselines import biharmonic
 from deepprior.bench.protocols import Case, inpaint_cases
 from deepprior.metrics import psnr
+from deepprior.noise import text_overlay
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEV = {"04": "Starfish", "05": "Monarch", "06": "Airplane", "07": "Parrot"}
@@ -49,23 +55,27 @@ CANDIDATES: dict[str, dict] = {
 }
 
 
-def cases(crop: int | None, keep: float = 0.5) -> list[Case]:
+def cases(crop: int | None, keep: float = 0.5, text: float | None = None) -> list[Case]:
     """The benchmark's protocol (``bench inpaint --images``) on the development images; another
-    ``keep`` fraction draws new masks (seeded by the fraction)."""
+    ``keep`` fraction draws new masks (seeded by the fraction); ``text``: masks of random strings
+    covering that share of the pixels instead."""
     with tempfile.TemporaryDirectory() as folder:
         for key, name in DEV.items():
             (Path(folder) / f"{name}.png").symlink_to(DATA / f"Set12/{key}.png")
         found = inpaint_cases(DATA, crop, Path(folder))
-    if keep == 0.5:
+    if keep == 0.5 and text is None:
         return found
-    rng = np.random.default_rng(round(1000 * keep))
-    masks = [rng.random(case.mask.shape) < keep for case in found]
+    rng = np.random.default_rng(round(1000 * (keep if text is None else 1 + text)))
+    if text is None:
+        masks = [rng.random(case.mask.shape) < keep for case in found]
+    else:
+        masks = [~text_overlay(case.mask.shape, 1, text, rng)[1][0] for case in found]
     return [
         dataclasses.replace(
             case,
             observed=(case.clean * (mask[..., None] if case.clean.ndim == 3 else mask)).astype(np.float32),
             mask=mask,
-            setting=f"{100 * keep:g}%",
+            setting=f"{100 * keep:g}%" if text is None else f"text {100 * text:g}%",
         )
         for case, mask in zip(found, masks)
     ]
@@ -77,15 +87,16 @@ INFERENCE: dict[str, dict] = {"n2n": {}, "n2n-single": {"ensemble": False}}
 MODEL = {"model": {"fill": "biharmonic"}, "model-local": {"fill": "local"}}
 
 
-def infer(case: Case, name: str, model: Path | None) -> tuple[np.ndarray, float]:
-    """The estimate of an inference candidate and its seconds."""
+def infer(case: Case, name: str, model: Path | None, passes: int) -> tuple[np.ndarray, float]:
+    """The estimate of an inference candidate and its seconds (``passes``: of a model file)."""
     start = time.perf_counter()
     if name in MODEL:
         image = dp.n2n.load(model, "cpu").denoise(
-            case.observed, known=case.mask, ensemble=True, **MODEL[name]
+            case.observed, known=case.mask, ensemble=True, passes=passes, **MODEL[name]
         )
     else:
-        image = dp.run("restore", case.observed, mask=case.mask, **INFERENCE[name]).image
+        task = "inpaint" if case.setting.startswith("text") else "restore"
+        image = dp.run(task, case.observed, mask=case.mask, method="n2n", **INFERENCE[name]).image
     return image, time.perf_counter() - start
 
 
@@ -94,18 +105,24 @@ def main() -> None:
     parser.add_argument("--iters", type=int, default=1500)
     parser.add_argument("--crop", type=int)
     parser.add_argument("--keep", type=float, default=0.5, help="fraction of the pixels kept (default 0.5)")
+    parser.add_argument("--text", type=float, help="text masks covering this share of the pixels")
     parser.add_argument("--only", nargs="+", default=list(CANDIDATES))
     parser.add_argument("--model", type=Path, help="a model file to run as the candidate 'model'")
+    parser.add_argument(
+        "--passes", type=int, nargs="+", default=[dp.n2n.KNOWN_PASSES], help="the model's passes (each count)"
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     rows = []
-    for case in cases(args.crop, args.keep):
+    for case in cases(args.crop, args.keep, args.text):
         rows.append({"image": case.name, "method": "biharmonic", "psnr": psnr(biharmonic(case), case.clean)})
         for name in [n for n in args.only if n in INFERENCE or n in MODEL]:
-            image, seconds = infer(case, name, args.model)
-            score = psnr(image, case.clean)
-            rows.append({"image": case.name, "method": name, "psnr": score, "seconds": seconds})
-            print(f"{case.name:9s} {name:16s} {rows[-1]['psnr']:6.2f} dB  {seconds:.1f} s", flush=True)
+            for passes in args.passes if name in MODEL else [0]:
+                label = f"{name} ×{passes}" if len(args.passes) > 1 and name in MODEL else name
+                image, seconds = infer(case, name, args.model, passes)
+                score = psnr(image, case.clean)
+                rows.append({"image": case.name, "method": label, "psnr": score, "seconds": seconds})
+                print(f"{case.name:9s} {label:16s} {score:6.2f} dB  {seconds:.1f} s", flush=True)
         for name in [n for n in args.only if n in CANDIDATES]:
             start = time.perf_counter()
             res = dp.restore(
@@ -125,7 +142,7 @@ def main() -> None:
     print("|---|" + "---|" * (len(marks) + 1))
     biharm = np.mean([r["psnr"] for r in rows if r["method"] == "biharmonic"])
     print(f"| biharmonic | {biharm:.2f} |" + " |" * len(marks))
-    for name in [n for n in args.only if n not in CANDIDATES]:
+    for name in dict.fromkeys(r["method"] for r in rows if "curve" not in r and r["method"] != "biharmonic"):
         mine = [r for r in rows if r["method"] == name]
         print(
             f"| {name} | {np.mean([r['psnr'] for r in mine]):.2f} (one inference, "

@@ -90,10 +90,24 @@ def test_a_keep_mask_is_filled_in_by_the_shipped_bernoulli_model_by_default():
     assert np.array_equal(res.image[keep], observed[keep])  # the known pixels stay exact
     assert dp.psnr(res.image, clean) > dp.psnr(observed, clean) + 15  # the unknown ones filled in
     assert dp.inpaint(observed, keep, return_result=True).config["method"] == "n2n"  # the same rule
-    text = np.ones((64, 64), bool)
-    text[30:33] = False
+    hole = np.ones((64, 64), bool)
+    hole[8:48, 8:48] = False
     with pytest.raises(dp.InputError, match="n2n method serves"):
-        dp.inpaint(observed, text, method="n2n")
+        dp.inpaint(observed, hole, method="n2n")  # a large hole is DIP's
+
+
+def test_text_on_a_photo_is_filled_in_by_the_bernoulli_model_in_boxes_around_it():
+    rows, cols = np.mgrid[0:160, 0:200] / 160
+    clean = np.stack([0.5 + 0.4 * np.sin(9 * rows + 4 * cols), rows, 1 - cols / 2], -1).astype(np.float32)
+    text = np.ones((160, 200), bool)
+    text[60:63, 70:110] = text[70:90, 100:102] = False  # two strokes
+    observed = clean * text[..., None]
+    res = dp.inpaint(observed, text, return_result=True)
+    assert res.config["method"] == "n2n" and res.config["crops"] == [[28, 38, 94, 104]]
+    assert np.array_equal(res.image[text], observed[text])  # every known pixel as it was
+    assert dp.psnr(res.image, clean) > dp.psnr(observed, clean) + 15
+    whole = dp.inpaint(observed, text, crop=False, return_result=True)  # the whole image at once
+    assert "crops" not in whole.config and np.abs(whole.image - res.image).max() < 0.02
 
 
 @pytest.mark.parametrize("preset", ["fast", "paper"])

@@ -140,13 +140,17 @@ def test_a_whole_suite_runs_end_to_end_on_a_folder(folder, tmp_path, capsys):
 def test_single_task_methods_run_only_in_their_suite_and_the_curve_is_read_at_a_time():
     assert applicable("zs-n2n", "denoise") and not applicable("zs-n2n", "sr")
     assert applicable("zssr", "sr") and not applicable("zssr", "denoise") and not applicable("n2n", "sr")
-    assert applicable("n2n", "inpaint")  # the keep-mask cases only: a text mask is DIP's
-    clean = np.full((32, 32), 0.5, np.float32)
-    keep, text = np.random.default_rng(0).random((32, 32)) < 0.5, np.ones((32, 32), bool)
-    text[17:19] = False  # one row of 8×8 blocks: a stroke, not scattered pixels
+    assert applicable("n2n", "inpaint")  # keep-masks and text; a large hole is DIP's
+    clean = np.full((64, 64), 0.5, np.float32)
+    keep, text = np.random.default_rng(0).random((64, 64)) < 0.5, np.ones((64, 64), bool)
+    text[33:35] = False  # one row of 8×8 blocks: a stroke, not scattered pixels
+    hole = np.ones((64, 64), bool)
+    hole[8:48, 8:48] = False
     kept = protocols.Case("inpaint", "a", "50%", clean, clean * keep, mask=keep)
     written = protocols.Case("inpaint", "k", "text", clean, clean * text, mask=text, text_mask=True)
-    assert _serves("n2n", kept) and not _serves("n2n", written) and _serves("fast", written)
+    holed = protocols.Case("inpaint", "h", "hole", clean, clean * hole, mask=hole, text_mask=True)
+    assert _serves("n2n", kept) and _serves("n2n", written) and not _serves("n2n", holed)
+    assert _serves("fast", holed)
     assert applicable("decoder", "denoise") and not applicable("decoder", "sr") and applicable("fast", "sr")
     assert applicable("fast", "inpaint") and not applicable("bicubic", "denoise")
     curve = [(50, 1.0, 20.0), (100, 2.0, 25.0), (150, 3.0, 27.0)]

@@ -132,6 +132,18 @@ def test_the_masked_loss_ignores_unknown_target_pixels():
     torch.testing.assert_close(masked_l2(a, b, known), torch.tensor(1.0))
 
 
+def test_the_bernoulli_model_refines_its_own_output_pass_after_pass():
+    rows, cols = np.mgrid[0:48, 0:64]
+    clean = (0.5 + 0.3 * np.sin(rows / 3) * np.cos(cols / 5)).astype(np.float32)
+    known = np.random.default_rng(0).random(clean.shape) < 0.5
+    model = dp.n2n.pretrained("cpu", "bernoulli")
+    once, again = (model.denoise(clean * known, known=known, passes=p) for p in (1, 2))
+    assert np.array_equal(once[known], clean[known]) and np.array_equal(again[known], clean[known])
+    assert np.abs(again - once)[~known].max() > 1e-3  # the second pass changed the filled pixels
+    with pytest.raises(InputError, match="passes must be at least 1"):
+        model.denoise(clean, known=known, passes=0)
+
+
 def test_the_learning_rate_ramps_down_over_the_last_30_percent():
     cfg = N2NConfig(iters=100, lr=1e-3)
     assert learning_rate(cfg, 0) == learning_rate(cfg, 70) == 1e-3

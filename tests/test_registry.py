@@ -99,9 +99,11 @@ def test_auto_takes_the_default_unless_an_option_needs_another_method():
     # a keep-mask (tasks.mask_kind "pixels": preset key "restore") goes to the Bernoulli model
     assert registry.choose("inpaint", "auto", {}, "restore")[0] == "n2n"
     assert registry.choose("restore", "auto", {"iters": 10}, "restore")[0] == "dip"
+    assert registry.choose("inpaint", "auto", {}, "inpaint")[0] == "n2n"  # text: the same model
+    assert registry.choose("inpaint", "auto", {}, "inpaint-holes")[0] == "dip"  # holes: DIP
     with pytest.raises(dp.InputError, match="ensemble does not apply to the dip method"):
-        registry.choose("inpaint", "auto", {"ensemble": True}, "inpaint")
-    with pytest.raises(dp.InputError, match="n2n method serves the denoise and restore settings"):
+        registry.choose("inpaint", "auto", {"ensemble": True}, "inpaint-holes")
+    with pytest.raises(dp.InputError, match="n2n method serves the denoise, restore, inpaint settings"):
         registry.choose("inpaint", "n2n", {}, "inpaint-holes")
 
 

@@ -393,9 +393,10 @@ def inpaint(
         (default): when the boxes cover at most half the image; False: fit the whole image (and
         return the generator's output everywhere, as the paper does); True: always.
     method : str
-        ``'auto'`` (default): for known pixels scattered over the image (kind ``'pixels'``), the
-        shipped Bernoulli Noise2Noise model (``'n2n'``, seconds), unless a fitting option is
-        given; for text and holes, Deep Image Prior (``'dip'``).
+        ``'auto'`` (default): for known pixels scattered over the image (kind ``'pixels'``) or
+        thin strokes (``'text'``), the shipped Bernoulli Noise2Noise model (``'n2n'``, seconds;
+        in the boxes when cropping), unless a fitting option is given; for holes, Deep Image
+        Prior (``'dip'``).
     early_stop : bool or str, optional
         Stop at the low of a reference-free signal (``True`` or ``'variance'``: ES-WMV).
     {options}
@@ -471,9 +472,9 @@ def restore(
         White / True = known pixel (restoration from a fraction of the pixels); the setting is
         the one ``inpaint`` picks for this mask (``tasks.mask_kind``), on the whole image.
     method : str
-        ``'auto'`` (default): with a mask of scattered known pixels, the shipped Bernoulli
-        Noise2Noise model (``'n2n'``, seconds), unless a fitting option is given; otherwise Deep
-        Image Prior (``'dip'``).
+        ``'auto'`` (default): with a mask of scattered known pixels or thin strokes, the
+        shipped Bernoulli Noise2Noise model (``'n2n'``, seconds), unless a fitting option is
+        given; otherwise Deep Image Prior (``'dip'``).
     loss : str or callable, optional
         The data loss, ``'l2'`` (default) or ``'l1'``, or ``loss(A(x), y)``.
     early_stop : bool or str, optional

@@ -186,7 +186,9 @@ AUTO: dict[str, tuple[str, ...]] = {
 # - restore (a keep-mask, from ``inpaint`` or ``restore``: ``tasks.KIND_PRESETS``): the shipped
 #   Bernoulli Noise2Noise model, in seconds, beat biharmonic interpolation and DIP's fast preset
 #   on the development images (README, "Restoration from a fraction of the pixels").
-AUTO_BY_PRESET_TASK: dict[str, tuple[str, ...]] = {"restore": ("n2n", "dip")}
+# - inpaint (thin strokes: text, scratches): the same model beat biharmonic interpolation on
+#   text masks over the development images, where DIP's default lost to it (README, same section).
+AUTO_BY_PRESET_TASK: dict[str, tuple[str, ...]] = {"restore": ("n2n", "dip"), "inpaint": ("n2n", "dip")}
 # ``early_stop=True`` watches the signal the suites measured best for the task: the error on held-out
 # pixels for denoising; elsewhere the variance of the outputs (ES-WMV), where held-out pixels would be
 # observations lost.
@@ -236,7 +238,7 @@ def choose(task: str, name: str, given: Mapping[str, Any], preset_task: str | No
             )
         if not chosen.serves(preset_task):
             raise InputError(
-                f"the {name} method serves the {' and '.join(chosen.preset_tasks)} settings, not "
+                f"the {name} method serves the {', '.join(chosen.preset_tasks)} settings, not "
                 f"this {task} job's {preset_task} (a mask's kind sets it: kind=, --mask-kind); "
                 f"choose one of {', '.join(m.name for m in candidates)}"
             )
@@ -258,18 +260,17 @@ def auto_summary(task: str) -> str:
     """What ``method="auto"`` picks for ``task`` before any option, in words (for help texts).
 
     >>> auto_summary("restore")
-    'n2n for a mask of kind pixels, else dip'
+    'n2n for a mask of kind text or pixels, else dip'
     """
     from .tasks import KIND_PRESETS
 
     default = methods_for(task)[0].name
-    settings = [
-        f"{order[0]} for a mask of kind {kind}"
-        for kind, key in KIND_PRESETS.items()
-        if (order := AUTO_BY_PRESET_TASK.get(key))
-        and order[0] != default
-        and methods_for(task, key)[0].name == order[0]
-    ]
+    kinds: dict[str, list[str]] = {}
+    for kind, key in KIND_PRESETS.items():
+        order = AUTO_BY_PRESET_TASK.get(key)
+        if order and order[0] != default and methods_for(task, key)[0].name == order[0]:
+            kinds.setdefault(order[0], []).append(kind)
+    settings = [f"{name} for a mask of kind {' or '.join(found)}" for name, found in kinds.items()]
     return f"{', '.join(settings)}, else {default}" if settings else default
 
 
@@ -397,7 +398,7 @@ def _builtin() -> None:
             needs_sigma=True,
             cost=n2n.method_cost,
             variants={"n2n": {}, "n2n-ensemble": {"ensemble": True}, "n2n-single": {"ensemble": False}},
-            preset_tasks=("denoise", "restore"),
+            preset_tasks=("denoise", "restore", "inpaint"),
         )
     )
     register(

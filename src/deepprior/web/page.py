@@ -126,7 +126,7 @@ def _plan_line(job: jobs.Job, known: np.ndarray | None) -> str:
         boxes = crops.plan(known)
         if boxes:
             sizes = ", ".join(f"{b.width}×{b.height}" for b in boxes)
-            line += f" Fits {len(boxes)} box{'es' if len(boxes) > 1 else ''} around the mask ({sizes})."
+            line += f" Runs on {len(boxes)} box{'es' if len(boxes) > 1 else ''} around the mask ({sizes})."
     return line
 
 
