@@ -343,3 +343,16 @@ def test_inpaint_and_restore_pick_the_method_from_the_mask(images, tmp_path, cap
     args = ("restore", tmp_path / "photo.png", "--mask", tmp_path / "keep.png", "-o", tmp_path / "f.png")
     assert run(*args, *FAST) == 0
     assert "(dip, 3 steps" in capsys.readouterr().out
+
+
+def test_a_fits_image_of_counts_comes_back_as_fits_in_its_own_units(tmp_path):
+    pytest.importorskip("astropy")  # the astro extra, which `make test` installs
+    rows, cols = np.mgrid[0:40, 0:48]
+    sky = (800 * np.exp(-((rows - 20) ** 2 + (cols - 24) ** 2) / 60) - 50).astype(np.float32)
+    noisy = sky + np.random.default_rng(0).normal(0, 20, sky.shape).astype(np.float32)
+    write_image(tmp_path / "sky.fits", noisy)
+    assert run("denoise", tmp_path / "sky.fits", "-o", tmp_path / "clean.fits", "--quiet") == 0
+    clean = read_image(tmp_path / "clean.fits")
+    assert clean.dtype == np.float32 and clean.shape == sky.shape
+    assert noisy.min() <= clean.min() and clean.max() <= noisy.max()  # counts, not [0, 1]
+    assert np.abs(clean - sky).mean() < np.abs(noisy - sky).mean()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 import tifffile
@@ -63,6 +65,30 @@ def test_float_tiff_keeps_values_outside_0_1(tmp_path):
     back = read_image(tmp_path / "a.tiff")
     assert back.dtype == np.float32
     np.testing.assert_array_equal(back, image)
+
+
+@pytest.mark.parametrize("shape", [(6, 9), (6, 9, 3)])
+def test_fits_keeps_float_data_of_any_range_and_integers(tmp_path, shape):
+    pytest.importorskip("astropy")  # the astro extra, which `make test` installs
+    counts = (rng.standard_normal(shape) * 3e4 - 12.5).astype(np.float32)
+    write_image(tmp_path / "sky.fits", counts)
+    back = read_image(tmp_path / "sky.fits")
+    assert back.dtype == np.float32 and back.dtype.isnative
+    np.testing.assert_array_equal(back, counts)
+    exposure = random_image(shape, np.uint16)
+    write_image(tmp_path / "exposure.fit", exposure)
+    np.testing.assert_array_equal(read_image(tmp_path / "exposure.fit"), exposure)
+
+
+def test_fits_without_astropy_is_one_clear_error(tmp_path, monkeypatch):
+    for module in ("astropy", "astropy.io"):  # as if it were not installed
+        monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(InputError, match=r"writing FITS needs astropy: pip install 'deepprior\[astro\]'"):
+        write_image(tmp_path / "sky.fits", np.zeros((4, 4), np.float32))
+    (tmp_path / "sky.fits").write_bytes(b"SIMPLE  =                    T" + b" " * 50)
+    with pytest.raises(ImageReadError, match="sky.fits': reading FITS needs astropy"):
+        read_image(tmp_path / "sky.fits")
+    assert not list(tmp_path.glob(".*tmp*"))  # no half-written file left
 
 
 def test_channels_first_tiff_is_read_channels_last(tmp_path):

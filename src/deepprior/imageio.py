@@ -8,6 +8,7 @@ out of the restoration.
 
 from __future__ import annotations
 
+import io
 import os
 import secrets
 import warnings
@@ -26,6 +27,7 @@ from deepprior.errors import ImageReadError, InputError, OutputExistsError
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic and BigTIFF
+_FITS_SIGNATURE = b"SIMPLE  ="
 _READ_ERRORS = (
     OSError,
     ValueError,
@@ -44,6 +46,9 @@ _FORMATS = {
     ".tiff": "TIFF",
     ".bmp": "BMP",
     ".webp": "WEBP",
+    ".fits": "FITS",  # astronomy: astropy, the ``astro`` extra
+    ".fit": "FITS",
+    ".fts": "FITS",
 }
 IMAGE_SUFFIXES = tuple(_FORMATS)
 _NO_ALPHA = {"JPEG", "BMP"}  # formats that cannot store alpha
@@ -72,7 +77,9 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image file into an (H, W), (H, W, 2), (H, W, 3) or (H, W, 4) array.
 
     The dtype is the file's own: uint8, uint16 (16-bit PNG/TIFF, read without loss), float32 or
-    float64 (float TIFF), other integer types as a TIFF stores them. EXIF orientation is
+    float64 (float TIFF or FITS, any range), other integer types as a TIFF or FITS stores them
+    (FITS: the first HDU holding an image, a (C, H, W) cube of up to 4 planes as (H, W, C), rows
+    in the file's order, scaled by BSCALE/BZERO; it needs astropy). EXIF orientation is
     applied (not for 16-bit PNG, nor TIFF read by tifffile), palettes become RGB(A), CMYK RGB.
     Raises ImageReadError for a missing, empty, truncated or non-image file.
     """
@@ -88,6 +95,8 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
             raise ImageReadError(f"cannot read '{path}': file is empty")
         if head.startswith(_TIFF_SIGNATURES):
             image = _read_tiff(path)
+        elif head.startswith(_FITS_SIGNATURE):
+            image = _read_fits(path)
         elif head.startswith(_PNG_SIGNATURE) and head[24:25] == b"\x10":  # IHDR bit depth 16
             image = _read_png16(path)
         else:
@@ -148,6 +157,28 @@ def _read_png16(path: Path) -> np.ndarray:
 
 
 _TIFF_PHOTOMETRIC_OK = ("MINISBLACK", "MINISWHITE", "RGB", "SEPARATED", "YCBCR")
+
+
+def _astropy_fits(action: str):
+    """astropy.io.fits, or a one-line error that says how to get it."""
+    try:
+        from astropy.io import fits
+    except ImportError:
+        raise InputError(f"{action} FITS needs astropy: pip install 'deepprior[astro]'") from None
+    return fits
+
+
+def _read_fits(path: Path) -> np.ndarray:
+    """The first image HDU of a FITS file; a (C, H, W) cube becomes (H, W, C)."""
+    fits = _astropy_fits("reading")
+    with fits.open(path, memmap=False) as hdus:
+        found = [hdu.data for hdu in hdus if hdu.is_image and hdu.data is not None and hdu.data.ndim >= 2]
+        if not found:
+            raise ImageReadError(f"cannot read '{path}': no image in this FITS file")
+        data = np.asarray(found[0])
+    if data.ndim == 3:
+        data = np.moveaxis(data, 0, -1)
+    return data
 
 
 def _read_tiff(path: Path) -> np.ndarray:
@@ -298,9 +329,10 @@ def write_image(
 ) -> Path:
     """Write an (H, W), (H, W, 2), (H, W, 3) or (H, W, 4) array; return the path written.
 
-    The format comes from the suffix (.png .jpg .jpeg .tif .tiff .bmp .webp). The array keeps
-    its dtype where the format allows: PNG takes uint8 and uint16, TIFF any integer type and
-    float (stored as float32). Otherwise it is reduced to uint8: float in [0, 1] silently,
+    The format comes from the suffix (.png .jpg .jpeg .tif .tiff .bmp .webp .fits .fit .fts). The
+    array keeps its dtype where the format allows: PNG takes uint8 and uint16, TIFF and FITS any
+    integer type and float (stored as float32, any range; FITS stores (H, W, C) as a (C, H, W)
+    cube). Otherwise it is reduced to uint8: float in [0, 1] silently,
     float outside [0, 1] clipped with a warning, other integer types with a warning. bool
     becomes 0/255. JPEG and BMP drop alpha with a warning. `quality` is for JPEG and WebP.
     Missing parent directories are created; the file is written to a temporary name and
@@ -349,10 +381,10 @@ def _storable(image: np.ndarray, fmt: str, path: Path) -> np.ndarray:
     kind = image.dtype.kind
     if image.dtype == bool:
         return image.astype(np.uint8) * np.uint8(255)
-    if kind == "f" and fmt == "TIFF":
+    if kind == "f" and fmt in ("TIFF", "FITS"):
         return image.astype(np.float32)
     if kind in "iu" and (
-        fmt == "TIFF" or image.dtype == np.uint8 or (fmt == "PNG" and image.dtype == np.uint16)
+        fmt in ("TIFF", "FITS") or image.dtype == np.uint8 or (fmt == "PNG" and image.dtype == np.uint16)
     ):
         return image
     if kind == "f":
@@ -372,6 +404,11 @@ def _encode(f, image: np.ndarray, fmt: str, quality: int) -> None:
         height, width = image.shape[:2]
         writer = png.Writer(width, height, greyscale=channels <= 2, alpha=channels in (2, 4), bitdepth=16)
         writer.write(f, image.reshape(height, -1))
+    elif fmt == "FITS":
+        data = image if image.ndim == 2 else np.moveaxis(image, -1, 0)
+        encoded = io.BytesIO()  # astropy does not take a file opened in "xb" mode
+        _astropy_fits("writing").PrimaryHDU(np.ascontiguousarray(data)).writeto(encoded)
+        f.write(encoded.getvalue())
     elif fmt == "TIFF":
         tifffile.imwrite(
             f,
