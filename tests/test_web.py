@@ -160,12 +160,10 @@ def test_a_user_paints_a_mask_watches_the_fit_stops_it_and_downloads_the_result(
     page.upload(images / "photo16.png")
     assert "400×300, 3 channel(s), uint16" in page.wait_status("Loaded")
     page.paint()
-    page.press("estimate")  # strokes: the shipped model fills them in seconds, in a box around them
-    page.wait.until(lambda d: "n2n" in d.find_element(By.ID, "plan").text)
-    assert "Runs on 1 box around the mask" in browser.find_element(By.ID, "plan").text
-    page.steps(5000)  # a number of steps asks for a fit: Deep Image Prior, watched as it goes
-    page.press("estimate")
+    page.press("estimate")  # the brush's stroke is wide: a hole, which DIP fills in a box around it
     page.wait.until(lambda d: "dip" in d.find_element(By.ID, "plan").text)
+    assert "Runs on 1 box around the mask" in browser.find_element(By.ID, "plan").text
+    page.steps(5000)
     page.press("run")
     first = page.wait_status("step")
     page.wait.until(lambda d: page.status() != first and page.status().startswith("step"))  # it moves

@@ -391,7 +391,7 @@ def _builtin() -> None:
             "n2n",
             "shipped Noise2Noise model",
             "the Noise2Noise models shipped with deepprior (grey; Gaussian noise σ ≤ 50/255, "
-            "or a fraction of the pixels kept; seconds)",
+            "or a mask's unknown pixels: scattered or thin strokes; seconds)",
             ("denoise", "inpaint", "restore"),
             n2n.run_method,
             frozenset({"ensemble", "reference"}),
