@@ -110,7 +110,7 @@ class Denoiser:
         refines a first guess of the unknown pixels: ``fill="biharmonic"`` (default; the
         classical fill, ``operators.Mask.fill``) or ``"local"`` (``noise.fill_dropped``, the
         cheap guess it was trained on; 0.15 dB worse at 50 % kept on the development images,
-        0.2 dB better at 20 %: README, "Restoration from a fraction of the pixels"), then
+        0.2 dB better at 20 %: README, "Restoration from a fraction of the pixels, and text"), then
         refines its own output ``passes`` times in all (``KNOWN_PASSES``).
         window/tile: see ``N2NModel.denoise_tensor`` (default: overlapping windows of the
         training crop's size). ensemble: average the 8 flips/rotations (8× the time, about

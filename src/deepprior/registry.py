@@ -185,7 +185,7 @@ AUTO: dict[str, tuple[str, ...]] = {
 # The same, per preset-table key of a job (``Job.preset_task``) where it differs from the task's:
 # - restore (a keep-mask, from ``inpaint`` or ``restore``: ``tasks.KIND_PRESETS``): the shipped
 #   Bernoulli Noise2Noise model, in seconds, beat biharmonic interpolation and DIP's fast preset
-#   on the development images (README, "Restoration from a fraction of the pixels").
+#   on the development images (README, "Restoration from a fraction of the pixels, and text").
 # - inpaint (thin strokes: text, scratches): the same model beat biharmonic interpolation on
 #   text masks over the development images, where DIP's default lost to it (README, same section).
 AUTO_BY_PRESET_TASK: dict[str, tuple[str, ...]] = {"restore": ("n2n", "dip"), "inpaint": ("n2n", "dip")}

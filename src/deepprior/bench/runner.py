@@ -201,7 +201,7 @@ def applicable(method: str, suite: str) -> bool:
 
 def _serves(method: str, case: Case) -> bool:
     """Whether entry ``method`` (ours or a baseline) serves the task of this very case (and its
-    setting: the shipped Bernoulli model fills in a keep-mask, not kate's text)."""
+    setting: the shipped Bernoulli model fills in keep-masks and text, not large holes)."""
     if method not in registry.variants():
         return True
     spec, variant_inputs, _options = _variant(method)
