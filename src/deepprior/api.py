@@ -70,6 +70,7 @@ def run(
     *,
     method: str = "auto",
     sigma: float | None = None,
+    noise: str | None = None,
     factor: int | None = None,
     kernel: str | None = None,
     mask: ImageLike | None = None,
@@ -92,9 +93,10 @@ def run(
     """Run ``task`` on ``image`` with a registered method and return the full Result.
 
     The task functions (``denoise``, ``super_resolve``…) document each option; this is the
-    generic form that the command line and the benchmark use. Task inputs: ``sigma``
-    (denoise), ``factor`` and ``kernel`` (super-resolve), ``mask``, ``kind`` and ``crop`` (inpaint), ``mask``
-    or ``operator`` (restore), ``guide`` (flash-no-flash: the flash photo). None means not given.
+    generic form that the command line and the benchmark use. Task inputs: ``sigma`` and
+    ``noise`` (denoise), ``factor`` and ``kernel`` (super-resolve), ``mask``, ``kind`` and
+    ``crop`` (inpaint), ``mask`` or ``operator`` (restore), ``guide`` (flash-no-flash: the flash
+    photo). None means not given.
 
     Returns
     -------
@@ -120,6 +122,7 @@ def run(
     """
     inputs = dict(
         sigma=sigma,
+        noise=noise,
         factor=factor,
         kernel=kernel,
         mask=mask,
@@ -164,7 +167,7 @@ def plan(task: str, image: ImageLike, *, method: str = "auto", device: str = "au
     """
     inputs = {
         k: options.pop(k, None)
-        for k in ("sigma", "factor", "kernel", "mask", "kind", "crop", "operator", "guide")
+        for k in ("sigma", "noise", "factor", "kernel", "mask", "kind", "crop", "operator", "guide")
     }
     unknown = sorted(set(options) - set(registry.OPTIONS))
     if unknown:
@@ -210,6 +213,7 @@ def denoise(
     *,
     method: str = "auto",
     sigma: float | None = None,
+    noise: str = "auto",
     ensemble: bool | None = None,
     early_stop: bool | str | None = None,
     preset: Preset = None,
@@ -237,6 +241,12 @@ def denoise(
     sigma : float, optional
         Noise std on the image's [0, 1] scale (e.g. 25/255); estimated when None. DIP uses it to
         pick the preset's jitter, n2n warns above 50/255; zs-n2n does not use it.
+    noise : str
+        ``'white'`` (independent from pixel to pixel: synthetic noise, raw sensor data),
+        ``'camera'`` (a camera's processed photo: noise correlated over neighbouring pixels and
+        between colours, blotchy chroma) or ``'auto'`` (told apart from the image:
+        ``noise.noise_type``). n2n runs the model trained for it: Gaussian noise, or noisy pairs
+        made by a camera pipeline (README, "Real camera noise").
     ensemble : bool, optional
         Average the 8 flips/rotations (n2n: by default on images of up to
         ``n2n.N2N_ENSEMBLE_MAX_PIXELS`` pixels; zs-n2n: on in its fast preset).
@@ -271,6 +281,7 @@ def denoise(
         image,
         method=method,
         sigma=sigma,
+        noise=noise,
         ensemble=ensemble,
         early_stop=early_stop,
         preset=preset,
@@ -476,7 +487,8 @@ def restore(
         shipped Bernoulli Noise2Noise model (``'n2n'``, seconds), unless a fitting option is
         given; otherwise Deep Image Prior (``'dip'``).
     loss : str or callable, optional
-        The data loss, ``'l2'`` (default) or ``'l1'``, or ``loss(A(x), y)``.
+        The data loss, ``'l2'`` (default), ``'l1'`` or ``'poisson'`` (the Poisson deviance, for
+        photon-limited images whose values are proportional to counts), or ``loss(A(x), y)``.
     early_stop : bool or str, optional
         Stop at the low of a reference-free signal (``True`` or ``'variance'``: ES-WMV).
     {options}

@@ -40,6 +40,7 @@ from .tasks import TASKS, preset_task
 
 EXAMPLES = {
     "denoise": "deepprior denoise noisy.png -o clean.png --sigma 25\n"
+    "  deepprior denoise photo.jpg -o clean.png --noise camera          # a camera's JPEG: seconds\n"
     "  deepprior denoise noisy.png -o clean.png --method zs-n2n          # about a minute\n"
     "  deepprior denoise noisy.png -o clean.png --preset paper --reference gt.png --curve curve.png",
     "super-resolve": "deepprior super-resolve small.png -o big.png --factor 4 --kernel bicubic  # a minute\n"

@@ -15,6 +15,7 @@ from typing import Any
 from . import registry
 from .errors import InputError
 from .methods.stopping import HOLDOUT, SIGNALS
+from .noise import NOISE_TYPES
 from .runtime import DEVICES
 from .tasks import INPAINT_KINDS, KERNELS
 
@@ -55,6 +56,14 @@ def non_negative(kind: type) -> Any:
 def _denoise_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--sigma", type=non_negative(float), help="noise std on the 0–255 scale, for DIP (default: estimated)"
+    )
+    p.add_argument(
+        "--noise",
+        choices=("auto", *NOISE_TYPES),
+        default="auto",
+        help="white: independent from pixel to pixel (synthetic, raw data); camera: a camera's "
+        "processed photo, noise correlated over neighbouring pixels and colours (n2n runs the "
+        "model trained through a camera pipeline); auto (default): told apart from the image",
     )
     p.add_argument(
         "--ensemble",
@@ -155,6 +164,7 @@ def task_inputs(args: argparse.Namespace) -> dict[str, Any]:
     """The task inputs that are options (the CLI's σ is on 0–255; None: not given)."""
     return {
         "sigma": None if getattr(args, "sigma", None) is None else args.sigma / 255,
+        "noise": getattr(args, "noise", None),
         "factor": getattr(args, "factor", None),
         "kernel": getattr(args, "kernel", None),
         "kind": getattr(args, "mask_kind", None),

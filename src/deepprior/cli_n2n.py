@@ -114,6 +114,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="fine-tune: start from this model file's weights (same width and depth), "
         "or 'shipped' for the model shipped with deepprior",
     )
+    p.add_argument(
+        "--opponent",
+        action="store_true",
+        help="train a grey model on the opponent channels of colour images (noised in RGB), "
+        "as the grey models denoise colour photos",
+    )
     p.add_argument("--device", default="auto", choices=DEVICES)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -195,6 +201,7 @@ def run(args: argparse.Namespace) -> int:
             val_every=args.val_every,
             seed=args.seed,
             init=str(n2n.PRETRAINED if args.init == "shipped" else args.init or ""),
+            opponent=args.opponent,
         )
         score = model.info.get("val_psnr")
         if n2n.launched_by_torchrun() and os.environ.get("RANK", "0") != "0":  # rank 0 speaks for all

@@ -9,6 +9,7 @@ detail is in the first channel; the other two are smooth and denoise well (as in
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 OPPONENT = torch.tensor([[1 / 3, 1 / 3, 1 / 3], [1 / 2, 0.0, -1 / 2], [1 / 4, -1 / 2, 1 / 4]])
@@ -25,3 +26,15 @@ def from_opponent(opponent: torch.Tensor) -> torch.Tensor:
     """The inverse of ``to_opponent`` (not clipped)."""
     matrix, offset = OPPONENT.to(opponent), OFFSET.to(opponent)
     return torch.einsum("ij,bjhw->bihw", torch.linalg.inv(matrix), opponent - offset.view(1, 3, 1, 1))
+
+
+def opponent_channels(rgb: np.ndarray, pick) -> np.ndarray:
+    """Channel ``pick[i]`` of the opponent image of each (3, H, W) of ``rgb`` (N, 3, H, W): (N, 1, H, W).
+
+    >>> grey = np.full((2, 3, 4, 4), 0.5, np.float32)
+    >>> opponent_channels(grey, [0, 1])[:, 0, 0, 0].tolist()
+    [0.5, 0.5]
+    """
+    rows = OPPONENT.numpy()[np.asarray(pick)]  # (N, 3)
+    out = np.einsum("nj,njhw->nhw", rows, rgb) + OFFSET.numpy()[np.asarray(pick)][:, None, None]
+    return out[:, None].astype(np.float32)

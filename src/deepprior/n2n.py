@@ -62,9 +62,14 @@ if TYPE_CHECKING:
 
 PRETRAINED = Path(__file__).parent / "data" / "n2n_gaussian_grey.pt"
 # The models shipped with deepprior, by the noise they were trained on (how: data/SOURCES.md):
-# Gaussian noise (the default denoiser) and Bernoulli pixel dropout (the default for restoration
-# from a fraction of the pixels).
-SHIPPED = {"gaussian": PRETRAINED, "bernoulli": PRETRAINED.with_name("n2n_bernoulli_grey.pt")}
+# Gaussian noise (the default denoiser for white noise), a camera pipeline's noise (the default
+# for camera photos, ``noise.noise_type``) and Bernoulli pixel dropout (the default for
+# restoration from a fraction of the pixels).
+SHIPPED = {
+    "gaussian": PRETRAINED,
+    "camera": PRETRAINED.with_name("n2n_camera_grey.pt"),
+    "bernoulli": PRETRAINED.with_name("n2n_bernoulli_grey.pt"),
+}
 
 
 # With ``known``, the model runs again on its own output (the known pixels put back each time).
@@ -238,7 +243,8 @@ def export(model: str | os.PathLike, out: str | os.PathLike, *, half: bool = Tru
 
 def pretrained(device: str | torch.device = "auto", noise: str = "gaussian") -> Denoiser:
     """A grey model shipped with deepprior (how each was trained: README): ``gaussian``, the
-    default denoiser, or ``bernoulli``, which fills in dropped pixels (``Denoiser.denoise(known=)``)."""
+    default denoiser for white noise, ``camera``, for a camera's photos, or ``bernoulli``, which
+    fills in dropped pixels (``Denoiser.denoise(known=)``)."""
     if noise not in SHIPPED:
         raise InputError(f"no shipped model for {noise!r} noise; shipped: {', '.join(SHIPPED)}")
     return load(SHIPPED[noise], device)
@@ -268,26 +274,33 @@ def _sizes(job: Job) -> list[tuple[int, int]]:
 
 
 def _ensemble(job: Job, options: RunOptions) -> bool:
+    """As asked, else on up to ``N2N_ENSEMBLE_MAX_PIXELS`` except for camera noise, whose target
+    is a 512² crop in 30 s on two cores (the ensemble takes 8× the model's ~7 s)."""
+    if options.ensemble is not None:
+        return options.ensemble
     pixels = sum(h * w for h, w in _sizes(job))
-    return pixels <= N2N_ENSEMBLE_MAX_PIXELS if options.ensemble is None else options.ensemble
+    return pixels <= N2N_ENSEMBLE_MAX_PIXELS and _noise_of(job) != "camera"
 
 
 def _noise_of(job: Job) -> str:
-    """The shipped model a job needs: Gaussian to denoise, Bernoulli to fill in masked pixels."""
-    return "gaussian" if job.task == "denoise" else "bernoulli"
+    """The shipped model a job needs: Gaussian or camera to denoise (by ``job.noise``), Bernoulli
+    to fill in masked pixels."""
+    if job.task != "denoise":
+        return "bernoulli"
+    return "camera" if job.noise == "camera" else "gaussian"
 
 
 def run_method(method: Method, job: Job, options: RunOptions) -> Result:
     """The registry's ``n2n`` method: a shipped model on the job's image (``deepprior.registry``):
     denoising, or filling in a mask's unknown pixels (restoration from a fraction of the pixels,
     text); with ``job.crops``, on the boxes around the unknown pixels only (``crops.fit_each``)."""
-    if job.sigma is not None and job.sigma > N2N_MAX_SIGMA / 255:
+    noise = _noise_of(job)
+    if noise == "gaussian" and job.sigma is not None and job.sigma > N2N_MAX_SIGMA / 255:
         warnings.warn(
             f"the noise std looks like {255 * job.sigma:.0f}/255, above the {N2N_MAX_SIGMA}/255 the "
             f"shipped model was trained for: try method='dip'",
             stacklevel=4,
         )
-    noise = _noise_of(job)
     model = Denoiser(_shipped(noise), options.device)  # it checks the memory first
     ensemble = _ensemble(job, options)
     config = {
@@ -300,7 +313,7 @@ def run_method(method: Method, job: Job, options: RunOptions) -> Result:
 
     def infer(problem: Problem, _callbacks: Iterable = (), _resume: str | None = None) -> Result:
         start = time.perf_counter()
-        known = None if noise == "gaussian" else problem.operator.mask[:, :1]
+        known = None if noise != "bernoulli" else problem.operator.mask[:, :1]
         out = model.denoise_tensor(problem.y, known=known, ensemble=ensemble)
         history: dict[str, list] = {}
         if problem.reference is not None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .camera import noisy_copies
 from .errors import InputError
 from .imageio import from_float, to_float
 
@@ -38,6 +39,155 @@ def estimate_std(image: np.ndarray) -> float:
     return float(estimate_sigma(image, channel_axis=axis, average_sigmas=True))
 
 
+def estimate_psd(
+    image: np.ndarray, usable: np.ndarray | None = None, block: int = 16, share: float = 0.2
+) -> np.ndarray:
+    """The power spectrum of the noise of (H, W[, C]) float ``image``, per channel, for BM3D.
+
+    The flattest ``share`` of the ``block``² blocks (a plane fitted and removed from each; judged
+    after a blur; blocks with a pixel outside ``usable``, default: not clipped at 0 or 1, are
+    skipped) give the noise's
+    autocovariance up to ``block // 2`` pixels apart, tapered and transformed to an (H, W[, C])
+    spectrum in the ``bm3d`` package's convention (white noise of std σ: σ²·H·W everywhere).
+
+    >>> rng = np.random.default_rng(0)
+    >>> psd = estimate_psd(0.5 + rng.normal(0, 0.1, (64, 64)))
+    >>> round(float(np.sqrt(psd.mean() / 64**2)), 2)
+    0.1
+    """
+    from scipy.ndimage import gaussian_filter
+
+    x = image if image.ndim == 3 else image[..., None]
+    height, width, channels = x.shape
+    if usable is None:
+        usable = ((x > 0) & (x < 1)).all(-1)
+    rows, cols = height // block, width // block
+
+    def blocks(a: np.ndarray) -> np.ndarray:  # (H, W, C) → (rows·cols, C, block²)
+        a = a[: rows * block, : cols * block].reshape(rows, block, cols, block, -1)
+        return a.transpose(0, 2, 4, 1, 3).reshape(rows * cols, a.shape[-1], block * block)
+
+    yy, xx = np.mgrid[:block, :block]
+    plane = np.stack([np.ones(block * block), yy.ravel(), xx.ravel()], 1)
+
+    def detrended(a: np.ndarray) -> np.ndarray:  # each block minus its least-squares plane
+        values = blocks(a)
+        return values - values @ np.linalg.pinv(plane).T @ plane.T
+
+    residual = detrended(x.astype(np.float64))
+    # Flat blocks are chosen by the structure left after a blur, which the noise hardly moves:
+    # choosing by the noisy variance itself would pick the blocks whose noise happened to be low.
+    structure = detrended(gaussian_filter(x.astype(np.float64), (2, 2, 0))).var(2).sum(1)
+    spread = np.where(blocks(usable[..., None]).all((1, 2)), structure, np.inf)
+    chosen = np.argsort(spread)[: max(1, int(share * np.isfinite(spread).sum()))]
+    flat = residual[chosen].reshape(-1, channels, block, block)
+    covariance = np.real(np.fft.ifft2((np.abs(np.fft.fft2(flat)) ** 2).mean(0))) / block**2
+    half = block // 2
+    lags = np.arange(-half + 1, half)
+    taper = np.outer(np.hanning(2 * half + 1)[1:-1], np.hanning(2 * half + 1)[1:-1])
+    full = np.zeros((channels, height, width))
+    full[:, lags[:, None] % height, lags[None] % width] = (
+        covariance[:, lags[:, None] % block, lags[None] % block] * taper
+    )
+    psd = np.maximum(np.real(np.fft.fft2(full)), 0).transpose(1, 2, 0) * height * width
+    return psd if image.ndim == 3 else psd[..., 0]
+
+
+def estimate_poisson_gaussian(image: np.ndarray, bins: int = 16, block: int = 8) -> tuple[float, float]:
+    """The gain ``a`` and read variance ``b`` of Poisson–Gaussian noise, Var[y | x] = a·x + b, from
+    one (H, W[, C]) float image on its own scale (e.g. [0, 1]; channels pooled).
+
+    A fit on the image's flattest blocks: the second differences of the image (a unit-energy 3×3
+    kernel, blind to planes) give each ``block``² block's noise variance, its mean its level;
+    the blocks are binned by level (equal counts), the third of each bin with the least structure
+    (the same differences after a blur, which the noise hardly reaches) gives the bin's variance
+    (a median), and ``a``, ``b`` are the least-squares line through the bins. Blocks with a
+    clipped pixel (at the image's minimum or maximum) are left out.
+
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.tile(np.linspace(0.05, 0.95, 256), (256, 1))
+    >>> y = rng.poisson(x / 1e-3) * 1e-3 + rng.normal(0, 0.01, x.shape)
+    >>> a, b = estimate_poisson_gaussian(y)
+    >>> round(a * 1e3, 1), round(float(np.sqrt(b)), 3)
+    (1.0, 0.01)
+    """
+    from scipy.ndimage import convolve, gaussian_filter
+
+    x = np.asarray(image, np.float64)
+    x = x[..., None] if x.ndim == 2 else x
+    second = np.array([1.0, -2.0, 1.0])
+    kernel = np.outer(second, second) / 6  # unit energy: white noise keeps its variance
+    low, high = x.min(), x.max()
+    rows, cols = (x.shape[0] - 2) // block, (x.shape[1] - 2) // block
+
+    def blocks(a: np.ndarray) -> np.ndarray:  # interior (H-2, W-2) → (rows·cols, block²)
+        a = a[1 : 1 + rows * block, 1 : 1 + cols * block].reshape(rows, block, cols, block)
+        return a.transpose(0, 2, 1, 3).reshape(rows * cols, -1)
+
+    levels, noise, structure = [], [], []
+    for plane in np.moveaxis(x, -1, 0):
+        values = blocks(plane)
+        usable = ((values > low) & (values < high)).all(1)
+        levels.append(values.mean(1)[usable])
+        noise.append((blocks(convolve(plane, kernel, mode="reflect")) ** 2).mean(1)[usable])
+        smooth = convolve(gaussian_filter(plane, 1.5), kernel, mode="reflect")
+        structure.append((blocks(smooth) ** 2).mean(1)[usable])
+    level, noise_var, detail = map(np.concatenate, (levels, noise, structure))
+    if level.size < bins * 6:
+        raise InputError("too few unclipped pixels to fit the noise (need a larger image)")
+    means, variances = [], []
+    for part in np.array_split(np.argsort(level), bins):
+        flattest = part[np.argsort(detail[part])[: max(1, len(part) // 3)]]
+        means.append(level[flattest].mean())
+        variances.append(np.median(noise_var[flattest]))
+    a, b = np.polyfit(means, variances, 1)
+    return float(max(a, 0.0)), float(b)
+
+
+# The kinds of noise the denoiser tells apart (``noise_type``) and what each assumes.
+NOISE_TYPES = {
+    "white": "independent from pixel to pixel (synthetic Gaussian, a raw sensor's read noise)",
+    "camera": "a camera's processed output: correlated over a few pixels and between channels, "
+    "blotchy in colour (demosaicing, in-camera smoothing, JPEG)",
+}
+# ``noise_type`` says camera when the noise std estimated on the four 2×2-subsampled images is at
+# least this many times the one estimated on the whole image: white noise keeps its std under
+# subsampling, noise correlated over neighbouring pixels shows more of it. Ratios measured with
+# examples/noise_type_dev.py: white Gaussian σ 5–50 on Sun80 crops 1.00–1.40, PolyU's real noisy
+# photos 1.90–4.00 (every fifth); noise-free photos 2.3–4.1 (either model leaves them nearly as
+# they are).
+CORRELATION_RATIO = 1.6
+
+
+def subsampled_std(image: np.ndarray) -> float:
+    """``estimate_std`` averaged over the four 2×2-subsampled images of (H, W[, C]) ``image``:
+    nearly the per-pixel std of noise correlated over neighbouring pixels, which the whole
+    image's finest wavelets underestimate (by 2–4× on camera JPEGs)."""
+    return float(np.mean([estimate_std(image[i::2, j::2]) for i in (0, 1) for j in (0, 1)]))
+
+
+def subsampled_std_ratio(image: np.ndarray) -> float:
+    """``subsampled_std`` over ``estimate_std`` of (H, W[, C]) float ``image``: about 1 for white
+    noise, more for correlated noise.
+
+    >>> rng = np.random.default_rng(0)
+    >>> white = 0.5 + rng.normal(0, 0.05, (128, 128))
+    >>> round(subsampled_std_ratio(white), 1)
+    1.0
+    """
+    return subsampled_std(image) / max(estimate_std(image), 1e-6)
+
+
+def noise_type(image: np.ndarray) -> str:
+    """``white`` or ``camera`` (``NOISE_TYPES``) for the noise of an (H, W[, C]) float image in [0, 1].
+
+    >>> rng = np.random.default_rng(0)
+    >>> noise_type(0.5 + rng.normal(0, 0.05, (128, 128)))
+    'white'
+    """
+    return "camera" if subsampled_std_ratio(image) >= CORRELATION_RATIO else "white"
+
+
 # --- Noise models for Noise2Noise training and evaluation -------------------------------------
 # Each model corrupts a batch (N, C, H, W) float32 in [0, 1] at one level per image and names the
 # loss whose minimiser is the clean image under that noise (Lehtinen et al., ICML 2018).
@@ -48,7 +198,8 @@ class NoiseModel:
     """A noise family at a training range of levels ``low..high`` and a test level.
 
     Levels are in the family's own units: σ on the 0–255 scale (gaussian), λ photons per unit
-    intensity (poisson), or a probability / coverage in [0, 1] (bernoulli, text, impulse).
+    intensity (poisson), a probability / coverage in [0, 1] (bernoulli, text, impulse), or the
+    shot-noise variance per unit of raw signal in thousandths (camera: ``deepprior.camera``).
     """
 
     kind: str
@@ -63,7 +214,9 @@ class NoiseModel:
         return _FAMILIES[self.kind][2]
 
     def levels(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """``n`` training levels drawn uniformly from ``low..high``."""
+        """``n`` training levels drawn uniformly from ``low..high`` (log-uniformly for camera)."""
+        if self.kind == "camera":
+            return np.exp(rng.uniform(np.log(max(self.low, 1e-3)), np.log(max(self.high, 1e-3)), n))
         return rng.uniform(self.low, self.high, n)
 
     def corrupt(
@@ -76,6 +229,18 @@ class NoiseModel:
         if known is None:
             known = np.ones((x.shape[0], 1) + x.shape[2:], np.float32)
         return noisy.astype(np.float32, copy=False), known
+
+    def pair(
+        self, x: np.ndarray, levels: np.ndarray, rng: np.random.Generator
+    ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+        """Two independently corrupted copies of each image of ``x`` (a Noise2Noise pair), each as
+        ``corrupt`` returns it. The copies of camera noise share the camera (white balance,
+        colour matrix, tone curve, JPEG quality) and differ in the sensor noise only."""
+        if self.kind == "camera":
+            ones = np.ones((x.shape[0], 1) + x.shape[2:], np.float32)
+            first, second = noisy_copies(_colour(x), levels / 1000, rng, copies=2)
+            return (first, ones), (second, ones)
+        return self.corrupt(x, levels, rng), self.corrupt(x, levels, rng)
 
     def at(self, level: float) -> NoiseModel:
         """This family fixed at one level (for evaluation)."""
@@ -150,6 +315,16 @@ def fill_dropped(x: np.ndarray, known: np.ndarray) -> np.ndarray:
     return out.astype(np.float32, copy=False)
 
 
+def _colour(x: np.ndarray) -> np.ndarray:
+    if x.shape[1] != 3:
+        raise InputError(f"camera noise needs RGB images, got {x.shape[1]} channel(s)")
+    return x
+
+
+def _camera(x, levels, rng):
+    return noisy_copies(_colour(x), levels / 1000, rng, copies=1)[0], None
+
+
 def _impulse(x, levels, rng):
     p = levels.reshape(-1, 1, 1, 1)
     hit = rng.random((x.shape[0], 1) + x.shape[2:]) < p
@@ -204,6 +379,7 @@ _FAMILIES = {
     "bernoulli": (_bernoulli, (0.0, 0.95, 0.5), "masked_l2", "drop probability"),
     "text": (_text, (0.0, 0.5, 0.25), "l1", "coverage"),
     "impulse": (_impulse, (0.0, 0.95, 0.7), "l0", "replace probability"),
+    "camera": (_camera, (0.1, 12.0, 3.0), "l2", "shot variance ×1e-3"),
 }
 NOISE_KINDS = tuple(_FAMILIES)
 
@@ -218,7 +394,7 @@ def parse_noise(spec: str) -> NoiseModel:
     if kind not in _FAMILIES:
         raise InputError(
             f"unknown noise {kind!r} in {spec!r}; known: {', '.join(NOISE_KINDS)} "
-            f"(e.g. gaussian:0-50, poisson:30, bernoulli:0.5, text:0-0.5, impulse:0.7)"
+            f"(e.g. gaussian:0-50, poisson:30, bernoulli:0.5, text:0-0.5, impulse:0.7, camera:0.1-12)"
         )
     low, high, test = _FAMILIES[kind][1]
     if levels:

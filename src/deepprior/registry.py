@@ -391,13 +391,19 @@ def _builtin() -> None:
             "n2n",
             "shipped Noise2Noise model",
             "the Noise2Noise models shipped with deepprior (grey; Gaussian noise σ ≤ 50/255, "
-            "or a mask's unknown pixels: scattered or thin strokes; seconds)",
+            "a camera's noise, or a mask's unknown pixels: scattered or thin strokes; seconds)",
             ("denoise", "inpaint", "restore"),
             n2n.run_method,
             frozenset({"ensemble", "reference"}),
             needs_sigma=True,
             cost=n2n.method_cost,
-            variants={"n2n": {}, "n2n-ensemble": {"ensemble": True}, "n2n-single": {"ensemble": False}},
+            variants={
+                "n2n": {},
+                "n2n-ensemble": {"ensemble": True},
+                "n2n-single": {"ensemble": False},
+                "n2n-white": {"noise": "white", "ensemble": False, "tasks": ("denoise",)},
+                "n2n-camera": {"noise": "camera", "ensemble": False, "tasks": ("denoise",)},
+            },
             preset_tasks=("denoise", "restore", "inpaint"),
         )
     )

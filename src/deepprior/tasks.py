@@ -52,6 +52,7 @@ class Job:
     problem:     observation, operator, guide and reference as tensors.
     observed:    the caller's image, to give the result back in its layout and dtype.
     sigma:       the noise std in [0, 1] (``denoise``; None: not given, estimated where used).
+    noise:       the kind of noise (``denoise``): ``white`` or ``camera`` (``noise.noise_type``).
     factor:      the super-resolution factor (``super-resolve``).
     crops:       the boxes to fit instead of the whole image (``inpaint``; ``crops.plan``), or None.
     """
@@ -61,6 +62,7 @@ class Job:
     problem: Problem
     observed: CallerImage
     sigma: float | None = None
+    noise: str | None = None
     factor: int | None = None
     crops: list[Box] | None = None
 
@@ -87,10 +89,16 @@ class Task:
     make: Callable[..., tuple[CallerImage, Operator, str, dict[str, Any]]]
 
 
-def _denoise(y: CallerImage, sigma: float | None = None):
+def _denoise(y: CallerImage, sigma: float | None = None, noise: str = "auto"):
+    from .noise import NOISE_TYPES, noise_type
+
     if sigma is not None and not 0 <= sigma < 1:
         raise InputError(f"sigma is the noise std on the image's [0, 1] scale (e.g. 25/255), got {sigma}")
-    return y, as_operator(None), "denoise", {"sigma": sigma}
+    if noise not in ("auto", *NOISE_TYPES):
+        raise InputError(f"unknown noise {noise!r}; choose auto, {', '.join(NOISE_TYPES)}")
+    if noise == "auto":
+        noise = noise_type(y.tensor[0].permute(1, 2, 0).numpy())
+    return y, as_operator(None), "denoise", {"sigma": sigma, "noise": noise}
 
 
 def _super_resolve(y: CallerImage, factor: int = 4, kernel: str = "lanczos2"):
@@ -172,7 +180,7 @@ def _flash_no_flash(y: CallerImage, guide: ImageLike | None = None):
 TASKS: dict[str, Task] = {
     t.name: t
     for t in (
-        Task("denoise", "remove noise from an image", ("sigma",), _denoise),
+        Task("denoise", "remove noise from an image", ("sigma", "noise"), _denoise),
         Task("super-resolve", "upscale an image by an integer factor", ("factor", "kernel"), _super_resolve),
         Task(
             "inpaint",

@@ -14,6 +14,9 @@ SUITE_HELP = {
     "factor), 8-bit; score = Y-channel (BT.601) PSNR/SSIM, 4-pixel border shaved",
     "denoise": "F16, kodim01/02/03/12: N(0, σ/255) added in float, clipped, not quantised, fixed seed per "
     "image; score = RGB PSNR/SSIM on the whole image",
+    "real": "PolyU's 100 real noisy 512² crops from five cameras (or --images: a folder of "
+    "*_real/*_mean or *_noisy/*_clean pairs) against the mean of many shots; score = RGB PSNR/SSIM "
+    "on the whole image, per camera",
     "inpaint": "Set12 images of the paper's table (C.man, House, Peppers, Lena, Barbara, Boat, Man, Couple): "
     "Bernoulli(0.5) keep-mask, fixed seed per image; plus kate with its text mask; score = PSNR/SSIM "
     "on the whole image",
@@ -21,10 +24,17 @@ SUITE_HELP = {
 DEFAULT_METHODS = {
     "sr": "paper,fast,zssr,bicubic",
     "denoise": "paper,fast,zs-n2n,n2n,tv,nlm,wavelet,bm3d",
+    "real": "input,n2n,n2n-white,nlm,bm3d-psd",
     "inpaint": "paper,fast,n2n,biharmonic",
 }
 
-QUICK_BASELINES = {"sr": "bicubic", "denoise": "zs-n2n,tv", "inpaint": "biharmonic"}
+# A quick run of each suite, for its --help.
+QUICK = {
+    "sr": "--methods fast,bicubic --crop 128 --limit 2 --iters 300",
+    "denoise": "--methods fast,zs-n2n,tv --crop 128 --limit 2 --iters 300",
+    "real": "--methods n2n,input,nlm --crop 128 --limit 1",
+    "inpaint": "--methods fast,biharmonic --crop 128 --limit 2 --iters 300",
+}
 
 
 def _ours_help(suite: str) -> str:
@@ -70,18 +80,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             formatter_class=argparse.RawDescriptionHelpFormatter,
             description=f"Protocol: {protocol}.\nMethods: ours ({_ours_help(name)}) and baselines "
             f"({', '.join(b for b, (suites, _run) in BASELINES.items() if name in suites)}; "
-            f"bm3d if installed).",
+            f"bm3d, bm3d-psd if installed).",
             epilog=f"examples:\n  deepprior bench {name}"
-            + {"sr": " --scales 4 8", "denoise": " --sigma 25 50", "inpaint": ""}[name]
-            + f"\n  deepprior bench {name} --methods fast,{QUICK_BASELINES[name]} "
-            f"--crop 128 --limit 2 --iters 300 --out results/quick",
+            + {"sr": " --scales 4 8", "denoise": " --sigma 25 50", "real": "", "inpaint": ""}[name]
+            + f"\n  deepprior bench {name} {QUICK[name]} --out results/quick",
         )
         if name == "sr":
             p.add_argument("--scales", type=int, nargs="+", default=[4, 8])
         if name == "denoise":
             p.add_argument("--sigma", type=float, nargs="+", default=[25.0], help="0–255 scale")
         p.add_argument("--methods", default=DEFAULT_METHODS[name], help=f"default {DEFAULT_METHODS[name]}")
-        p.add_argument("--images", type=Path, help="run the protocol on this folder of clean images instead")
+        p.add_argument(
+            "--images",
+            type=Path,
+            help="run the protocol on this folder of "
+            + ("noisy/reference pairs" if name == "real" else "clean images")
+            + " instead",
+        )
         p.add_argument(
             "--data",
             type=Path,
@@ -153,15 +168,19 @@ def _quality(args: argparse.Namespace) -> int:
             f"unknown methods: {', '.join(unknown)} (ours: {', '.join(variants())}; "
             f"baselines: {', '.join(BASELINES)})"
         )
-    if "bm3d" in methods and not bm3d_available():
-        print("bench: bm3d is not installed (pip install bm3d; non-commercial licence): skipped")
-        methods.remove("bm3d")
+    if not bm3d_available():
+        for name in [m for m in methods if m.startswith("bm3d")]:
+            print(f"bench: bm3d is not installed (pip install bm3d; non-commercial licence): {name} skipped")
+            methods.remove(name)
     root = protocols.data_root(args.data) if not args.images else None
     if args.suite == "sr":
         cases = protocols.sr_cases(root, args.scales, args.crop, args.images)
         average = {f"x{k}": v for k, v in published.SR_AVERAGE.items()}
     elif args.suite == "denoise":
         cases = protocols.denoise_cases(root, args.sigma, args.crop, args.images)
+        average = {}
+    elif args.suite == "real":
+        cases = protocols.real_cases(root, args.crop, args.images)
         average = {}
     else:
         cases = protocols.inpaint_cases(root, args.crop, args.images)

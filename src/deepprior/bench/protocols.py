@@ -9,6 +9,10 @@ These match the published figures of ``shared/REFERENCE_RESULTS.md``:
 - ``denoise``: F16 and kodim01/02/03/12, σ ∈ {15, 25, 50} (0–255 scale). Noise N(0, σ/255) is
   added in float, clipped to [0, 1] and not quantised, with a fixed seed per image so that every
   method sees the same noisy input. Score: RGB PSNR/SSIM on the whole image.
+- ``real``: real camera noise: PolyU's 100 crops of 512² (five cameras), each noisy shot
+  (``*_real``) against the mean of many shots of the static scene (``*_mean``), or any folder of
+  such pairs (``*_noisy``/``*_clean`` too). Score: RGB PSNR/SSIM on the whole image; the setting
+  is the camera (the file name's first part).
 - ``inpaint``: the 8 Set12 images of the paper's 11-image table, 50 % of the pixels kept by a
   Bernoulli(0.5) mask with a fixed seed per image; and ``kate`` with its text mask. Score: PSNR/SSIM
   on the whole image.
@@ -33,13 +37,20 @@ from PIL import Image
 from ..errors import InputError
 from ..imageio import list_images, read_image, to_float
 from ..metrics import psnr, ssim
-from ..noise import estimate_std
+from ..noise import estimate_std, subsampled_std
 from . import published
 
 SR_BORDER = 4
 SR_KERNEL = "bicubic"  # the downsampler that made the protocol's low-resolution inputs
 # The tasks each suite's cases run (``Case.task``).
-SUITE_TASKS = {"sr": ("super-resolve",), "denoise": ("denoise",), "inpaint": ("restore", "inpaint")}
+SUITE_TASKS = {
+    "sr": ("super-resolve",),
+    "denoise": ("denoise",),
+    "real": ("denoise",),
+    "inpaint": ("restore", "inpaint"),
+}
+# Real noisy/reference pairs are told apart by the end of the file name (PolyU's first).
+PAIR_SUFFIXES = (("_real", "_mean"), ("_noisy", "_clean"), ("_noisy", "_gt"))
 SET12_NAMES = {
     "01": "C.man",
     "02": "House",
@@ -88,6 +99,8 @@ class Case:
             return {"factor": self.factor, **({"kernel": SR_KERNEL} if self.oracle else {})}
         if self.suite == "denoise":
             return {"sigma": self.sigma / 255} if self.oracle else {}
+        if self.suite == "real":
+            return {}
         return {"mask": self.mask, **({"kind": "text"} if self.text_mask and self.oracle else {})}
 
     def skip_reason(self) -> str | None:
@@ -98,7 +111,10 @@ class Case:
 
     def noise_std(self) -> float:
         """σ in [0, 1] units for a method that needs one: the true σ with ``oracle``, else estimated
-        from the noisy image as a user's run would."""
+        from the noisy image as a user's run would (real noise, correlated between neighbouring
+        pixels, on its 2×2-subsampled images: ``noise.subsampled_std``)."""
+        if self.suite == "real":
+            return subsampled_std(self.observed)
         return self.sigma / 255 if self.oracle else estimate_std(self.observed)
 
     @property
@@ -206,6 +222,29 @@ def denoise_cases(
             cases.append(
                 Case("denoise", name, f"σ{sigma:g}", clean, noisy, sigma=sigma, published=dict(figures))
             )
+    return cases
+
+
+def real_cases(root: Path | None, crop: int | None = None, images: Path | None = None) -> list[Case]:
+    """The noisy/reference pairs of ``images`` (default: ``root``/PolyU), by ``PAIR_SUFFIXES``."""
+    folder = images or root / "PolyU"
+    files = {p.stem.lower(): p for p in list_images(folder)}
+    cases = []
+    for stem, path in sorted(files.items()):
+        for noisy, reference in PAIR_SUFFIXES:
+            if stem.endswith(noisy) and stem[: -len(noisy)] + reference in files:
+                name = path.stem[: -len(noisy)]
+                clean = _load(files[stem[: -len(noisy)] + reference], crop)
+                observed = _load(path, crop)
+                if clean.shape != observed.shape:
+                    raise InputError(f"'{path.name}' and its reference differ in size or channels")
+                cases.append(Case("real", name, name.split("_")[0], clean, observed))
+                break
+    if not cases:
+        raise InputError(
+            f"no noisy/reference pairs in '{folder}' (names ending in "
+            f"{', '.join(f'{a}/{b}' for a, b in PAIR_SUFFIXES)})"
+        )
     return cases
 
 

@@ -319,6 +319,10 @@ def environment(device: str = "cpu") -> dict[str, Any]:
     }
 
 
+# Suites whose settings split one protocol (real: the cameras), averaged over all of them too.
+POOLED_SUITES = {"real"}
+
+
 def _fmt(value: Any, digits: int = 2) -> str:
     return "–" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
@@ -396,6 +400,18 @@ def markdown(rows: list[dict], means: list[dict], protocol: str, env: dict[str, 
             f"| {'yes' if p['front'] else ''} |"
             for p in pareto([r for r in rows if r["setting"] == setting])
         ]
+        lines.append("")
+    if rows[0]["suite"] in POOLED_SUITES and len({r["setting"] for r in rows}) > 1:
+        lines += [
+            f"### {rows[0]['suite']}: all settings together",
+            "",
+            "| method | images | PSNR | SSIM | s |",
+            "|---|---|---|---|---|",
+        ]
+        for m in averages([{**r, "setting": "all"} for r in rows], {}):
+            lines.append(
+                f"| {m['method']} | {m['images']} | {m['psnr']:.2f} | {m['ssim']:.4f} | {m['seconds']:.1f} |"
+            )
         lines.append("")
     return "\n".join(lines)
 

@@ -29,6 +29,7 @@ import torch
 import torch.distributed as dist
 
 from .. import nets
+from ..colour import opponent_channels
 from ..errors import InputError
 from ..imageio import atomic_path
 from ..losses import annealed_l0, l1, l2, masked_l2
@@ -58,6 +59,8 @@ class N2NConfig:
                cosine ramp-down over the last fraction.
     val_every: steps between validations (and checkpoints).
     init:      a model file to start from (fine-tuning; same channels, width and depth), or "".
+    opponent:  train a grey model on the opponent channels (``deepprior.colour``) of colour
+               images noised in RGB, as the grey models denoise colour photos.
     """
 
     noise: str = "gaussian:0-50"
@@ -73,6 +76,7 @@ class N2NConfig:
     val_every: int = 250
     seed: int = 0
     init: str = ""
+    opponent: bool = False
 
     def __post_init__(self) -> None:
         parse_noise(self.noise)
@@ -137,26 +141,31 @@ class Validation:
     @classmethod
     def build(cls, data: TrainingSet, config: N2NConfig) -> Validation:
         """Each image corrupted at the noise's test level (seeded), or the first two frames of
-        each burst; each (1, C, H, W)."""
+        each burst; each (1, C, H, W), or with ``opponent`` each of its channels as (1, 1, H, W)."""
         noise = config.noise_model.at(config.noise_model.test)
         inputs, targets, known, clean = [], [], [], []
         for i, frames in enumerate(data.bursts):
-            first = torch.from_numpy(frames[0][None])
+            sharp = None if data.real_pairs else frames[0][None]
             if data.real_pairs:
-                inputs.append(first)
-                targets.append(torch.from_numpy(frames[1][None]))
-                known.append(torch.ones_like(first[:, :1]))
-                continue
-            rng = np.random.default_rng([config.seed, 10_000 + i])
-            noisy, _ = noise.corrupt(frames[0][None], [noise.test], rng)
-            target, mask = noise.corrupt(frames[0][None], [noise.test], rng)
-            inputs.append(torch.from_numpy(noisy))
-            targets.append(torch.from_numpy(target) if config.targets == "noisy" else first)
-            known.append(
-                torch.from_numpy(mask) if config.targets == "noisy" else torch.ones_like(first[:, :1])
-            )
-            clean.append(first)
-        return cls(inputs, targets, known, None if data.real_pairs else clean)
+                noisy, target = frames[0][None], frames[1][None]
+                mask = np.ones_like(noisy[:, :1])
+            else:
+                rng = np.random.default_rng([config.seed, 10_000 + i])
+                (noisy, _), (target, mask) = noise.pair(sharp, np.array([noise.test]), rng)
+                if config.targets == "clean":
+                    target, mask = sharp, np.ones_like(mask)
+            for c in range(3) if config.opponent else [None]:
+                inputs.append(_channel(noisy, c))
+                targets.append(_channel(target, c))
+                known.append(torch.from_numpy(mask))
+                if sharp is not None:
+                    clean.append(_channel(sharp, c))
+        return cls(inputs, targets, known, clean or None)
+
+
+def _channel(image: np.ndarray, channel: int | None) -> torch.Tensor:
+    """(1, C, H, W) as a tensor, or its opponent ``channel`` alone (1, 1, H, W)."""
+    return torch.from_numpy(image if channel is None else opponent_channels(image, [channel]))
 
 
 class N2NTraining(StepLoop):
@@ -179,10 +188,13 @@ class N2NTraining(StepLoop):
     ):
         if data.real_pairs and config.targets == "clean":
             raise InputError("clean targets need clean images (--images), not real noisy pairs")
+        if config.opponent and data.channels != 3:
+            raise InputError("training on opponent channels needs RGB images")
         data.check_crop(config.crop)
-        shape = (config.batch, data.channels, config.crop, config.crop)
+        self.channels = 1 if config.opponent else data.channels
+        shape = (config.batch, self.channels, config.crop, config.crop)
         super().__init__(
-            config, device, training_bytes(_unet(data.channels, config), shape), "Noise2Noise training"
+            config, device, training_bytes(_unet(self.channels, config), shape), "Noise2Noise training"
         )
         self.data, self.validation = data, validation
         self.noise = config.noise_model
@@ -190,10 +202,10 @@ class N2NTraining(StepLoop):
         self.distributed = dist.is_available() and dist.is_initialized()
         self.rank = dist.get_rank() if self.distributed else 0
         self.is_main = self.rank == 0
-        net = _unet(data.channels, config)
+        net = _unet(self.channels, config)
         self._init_sha256 = file_sha256(config.init) if config.init else None  # which weights it started from
         if config.init:
-            self._start_from(net, N2NModel.load(config.init), data.channels)
+            self._start_from(net, N2NModel.load(config.init), self.channels)
         self.adopt(net, betas=(0.9, 0.99), eps=1e-8)
         self.model = self.net
         if self.distributed:
@@ -227,10 +239,14 @@ class N2NTraining(StepLoop):
         if not self.data.real_pairs:
             levels = self.noise.levels(cfg.batch, rng)
             clean = first
-            first, _ = self.noise.corrupt(clean, levels, rng)
-            second = clean
             if cfg.targets == "noisy":
-                second, known = self.noise.corrupt(clean, levels, rng)
+                (first, _), (second, known) = self.noise.pair(clean, levels, rng)
+            else:
+                first, _ = self.noise.corrupt(clean, levels, rng)
+                second = clean
+        if cfg.opponent:  # one opponent channel of each crop, the same for input and target
+            pick = rng.integers(3, size=cfg.batch)
+            first, second = (opponent_channels(a, pick) for a in (first, second))
         return tuple(torch.from_numpy(a).to(self.device) for a in (first, second, known))
 
     def step(self) -> None:
@@ -276,7 +292,7 @@ class N2NTraining(StepLoop):
         """What a model file records about how its network was made and trained."""
         return {
             "arch": "unet",
-            "channels": self.data.channels,
+            "channels": self.channels,
             "net": {"width": self.config.width, "depth": self.config.depth},
             "config": dataclasses.asdict(self.config),
             "loss": self.loss_name,
