@@ -100,10 +100,10 @@ def test_a_grey_model_trains_on_the_opponent_channels_of_colour_photos():
 
 
 def test_the_denoiser_runs_the_camera_model_on_camera_noise():
-    clean = photo(64)[None]
+    clean = photo(96)[None]
     noisy = noisy_copies(clean, np.array([5e-3]), np.random.default_rng(0), copies=1)[0][0].transpose(1, 2, 0)
-    result = dp.denoise(noisy, noise="camera", return_result=True)
-    assert result.config["model"] == "n2n_camera_grey.pt"
+    result = dp.denoise(noisy, return_result=True)  # auto: told from the image
+    assert result.config["noise"] == "camera" and result.config["model"] == "n2n_camera_grey.pt"
     truth = clean[0].transpose(1, 2, 0)
     assert np.abs(result.image - truth).mean() < np.abs(noisy - truth).mean()
     white = dp.denoise(noisy, noise="white", return_result=True)

@@ -306,6 +306,7 @@ def run_method(method: Method, job: Job, options: RunOptions) -> Result:
     config = {
         "method": method.name,
         "model": SHIPPED[noise].name,
+        **({"noise": job.noise} if job.task == "denoise" else {}),
         "device": str(model.device),
         "ensemble": ensemble,
         "trained": model.info,
