@@ -70,10 +70,12 @@ class Shot:
 
 
 def srgb_to_linear(x: torch.Tensor) -> torch.Tensor:
+    """The sRGB transfer curve undone: display values in [0, 1] → linear light."""
     return torch.where(x <= 0.04045, x / 12.92, ((x.clamp(min=0) + 0.055) / 1.055) ** 2.4)
 
 
 def linear_to_srgb(x: torch.Tensor) -> torch.Tensor:
+    """Linear light in [0, 1] → sRGB display values."""
     x = x.clamp(min=1e-8)
     return torch.where(x <= 0.0031308, 12.92 * x, 1.055 * x ** (1 / 2.4) - 0.055)
 

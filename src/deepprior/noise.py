@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .camera import noisy_copies
+from .camera import SHOT_RANGE, noisy_copies
 from .errors import InputError
 from .imageio import from_float, to_float
 
@@ -387,7 +387,7 @@ _FAMILIES = {
     "bernoulli": (_bernoulli, (0.0, 0.95, 0.5), "masked_l2", "drop probability"),
     "text": (_text, (0.0, 0.5, 0.25), "l1", "coverage"),
     "impulse": (_impulse, (0.0, 0.95, 0.7), "l0", "replace probability"),
-    "camera": (_camera, (0.1, 12.0, 3.0), "l2", "shot variance ×1e-3"),
+    "camera": (_camera, (1000 * SHOT_RANGE[0], 1000 * SHOT_RANGE[1], 3.0), "l2", "shot variance ×1e-3"),
 }
 NOISE_KINDS = tuple(_FAMILIES)
 
