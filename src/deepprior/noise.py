@@ -39,6 +39,13 @@ def estimate_std(image: np.ndarray) -> float:
     return float(estimate_sigma(image, channel_axis=axis, average_sigmas=True))
 
 
+def _blocks(a: np.ndarray, block: int) -> np.ndarray:
+    """(H, W, C) → (rows·cols, C, block²): the whole ``block``² blocks, row by row."""
+    rows, cols = a.shape[0] // block, a.shape[1] // block
+    a = a[: rows * block, : cols * block].reshape(rows, block, cols, block, a.shape[-1])
+    return a.transpose(0, 2, 4, 1, 3).reshape(rows * cols, a.shape[-1], block * block)
+
+
 def estimate_psd(
     image: np.ndarray, usable: np.ndarray | None = None, block: int = 16, share: float = 0.2
 ) -> np.ndarray:
@@ -61,24 +68,18 @@ def estimate_psd(
     height, width, channels = x.shape
     if usable is None:
         usable = ((x > 0) & (x < 1)).all(-1)
-    rows, cols = height // block, width // block
-
-    def blocks(a: np.ndarray) -> np.ndarray:  # (H, W, C) → (rows·cols, C, block²)
-        a = a[: rows * block, : cols * block].reshape(rows, block, cols, block, -1)
-        return a.transpose(0, 2, 4, 1, 3).reshape(rows * cols, a.shape[-1], block * block)
-
     yy, xx = np.mgrid[:block, :block]
     plane = np.stack([np.ones(block * block), yy.ravel(), xx.ravel()], 1)
 
     def detrended(a: np.ndarray) -> np.ndarray:  # each block minus its least-squares plane
-        values = blocks(a)
+        values = _blocks(a, block)
         return values - values @ np.linalg.pinv(plane).T @ plane.T
 
     residual = detrended(x.astype(np.float64))
     # Flat blocks are chosen by the structure left after a blur, which the noise hardly moves:
     # choosing by the noisy variance itself would pick the blocks whose noise happened to be low.
     structure = detrended(gaussian_filter(x.astype(np.float64), (2, 2, 0))).var(2).sum(1)
-    spread = np.where(blocks(usable[..., None]).all((1, 2)), structure, np.inf)
+    spread = np.where(_blocks(usable[..., None], block).all((1, 2)), structure, np.inf)
     chosen = np.argsort(spread)[: max(1, int(share * np.isfinite(spread).sum()))]
     flat = residual[chosen].reshape(-1, channels, block, block)
     covariance = np.real(np.fft.ifft2((np.abs(np.fft.fft2(flat)) ** 2).mean(0))) / block**2
@@ -118,11 +119,9 @@ def estimate_poisson_gaussian(image: np.ndarray, bins: int = 16, block: int = 8)
     second = np.array([1.0, -2.0, 1.0])
     kernel = np.outer(second, second) / 6  # unit energy: white noise keeps its variance
     low, high = x.min(), x.max()
-    rows, cols = (x.shape[0] - 2) // block, (x.shape[1] - 2) // block
 
-    def blocks(a: np.ndarray) -> np.ndarray:  # interior (H-2, W-2) → (rows·cols, block²)
-        a = a[1 : 1 + rows * block, 1 : 1 + cols * block].reshape(rows, block, cols, block)
-        return a.transpose(0, 2, 1, 3).reshape(rows * cols, -1)
+    def blocks(a: np.ndarray) -> np.ndarray:  # the interior (H-2, W-2) → (blocks, block²)
+        return _blocks(a[1:-1, 1:-1, None], block)[:, 0]
 
     levels, noise, structure = [], [], []
     for plane in np.moveaxis(x, -1, 0):
