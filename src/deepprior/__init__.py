@@ -15,7 +15,7 @@ from typing import Any
 
 # The public names and the module each comes from; they are imported on first use, so that
 # ``import deepprior`` (and the command line's start-up) does not load torch before it is needed.
-_MODULES = ("callbacks", "n2n", "operators", "presets", "registry")
+_MODULES = ("callbacks", "features", "kspace", "n2n", "operators", "presets", "registry")
 _NAMES = {
     **dict.fromkeys(
         ("Plan", "dejpeg", "denoise", "flash_no_flash", "inpaint", "plan", "restore", "run", "super_resolve"),
@@ -26,6 +26,8 @@ _NAMES = {
         "errors",
     ),
     "batch": "batching",
+    "invert_features": "features",
+    "maximise_activation": "features",
     "read_image": "imageio",
     "write_image": "imageio",
     "DIPConfig": "methods.dip",
@@ -65,11 +67,15 @@ __all__ = [
     "restore",
     "dejpeg",
     "flash_no_flash",
+    "invert_features",
+    "maximise_activation",
     "read_image",
     "write_image",
     "psnr",
     "ssim",
     "operators",
+    "kspace",
+    "features",
     "callbacks",
     "presets",
     "registry",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import n2n, outputs
 from .imageio import atomic_path, read_image
-from .methods.noise2noise import N2NConfig
+from .methods.noise2noise import TRAINING_LOSSES, N2NConfig
 from .noise import NOISE_KINDS
 from .runtime import DEVICES
 
@@ -26,14 +26,18 @@ TRAIN_EXAMPLES = (
   deepprior n2n train --images photos/ --noise text --out model_text/           # L1 for text overlays
   deepprior n2n train … --out model/ --resume                                   # after Ctrl-C
   deepprior n2n train --pairs captures/ --init shipped --iters 1000 --lr 3e-4 --out tuned/  # fine-tune
+  deepprior n2n train --images slices/ --noise kspace:4-8 --crop 256 --batch 4 --out mri/  # MRI k-space
   torchrun --nproc_per_node=2 -m deepprior n2n train --images photos/ --out model/
 
 noise: KIND, KIND:LEVEL or KIND:LOW-HIGH with KIND one of """
     + ", ".join(NOISE_KINDS)
     + """;
-  gaussian σ on the 0–255 scale, poisson λ, the others a probability. Without levels, the
-  Noise2Noise paper's training range (gaussian 0-50, poisson 0.001-50, bernoulli 0-0.95,
-  text 0-0.5, impulse 0-0.95); the loss follows the noise (l2, masked_l2, l1, annealed l0)."""
+  gaussian σ on the 0–255 scale, poisson λ, camera the shot variance ×1e-3, kspace the
+  acceleration of a random k-space sampling (MRI: train on whole slices, --crop their side), the
+  others a probability. Without levels, the Noise2Noise paper's training range (gaussian 0-50,
+  poisson 0.001-50, bernoulli 0-0.95, text 0-0.5, impulse 0-0.95; camera 0.1-12, kspace 4-8);
+  the loss follows the noise (l2, masked_l2, l1, annealed l0, kspace: L2 on the target's
+  sampled frequencies)."""
 )
 
 
@@ -67,7 +71,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--loss",
-        choices=("auto", "l2", "masked_l2", "l1", "l0"),
+        choices=TRAINING_LOSSES,
         default="auto",
         help="default: the one the noise calls for",
     )

@@ -25,6 +25,10 @@ from .errors import InputError
 from .imageio import Encoding, from_float, merge_alpha, split_alpha, to_float
 
 ImageLike = np.ndarray | torch.Tensor
+# ``CallerImage.of_spectrum`` scales a spectrum so that its zero-filled image peaks at
+# 1 / SPECTRUM_HEADROOM: the image restored from it may be brighter than the zero-filled one
+# (on the training subject of ../data/mri, examples/mri_table.py, the true peak reached ×? of it).
+SPECTRUM_HEADROOM = 2.0
 
 
 @dataclass
@@ -36,6 +40,7 @@ class CallerImage:
     layout:   the caller's shape, to rebuild it.
     alpha:    the caller's alpha channel, (H, W), or None.
     device:   the device of the caller's tensor (None for numpy).
+    spectrum: the caller gave a spectrum (``of_spectrum``), and gets a real image back.
     """
 
     tensor: torch.Tensor
@@ -43,11 +48,15 @@ class CallerImage:
     layout: tuple[int, ...]
     alpha: np.ndarray | None
     device: torch.device | None = None
+    spectrum: bool = False
 
     @classmethod
     def of(cls, image: ImageLike, name: str = "image") -> CallerImage:
         """Read ``image``; ``name`` is what error messages call it. Tensors and arrays out of
-        [0, 1] are treated alike: floats by their minimum and maximum (``imageio.to_float``)."""
+        [0, 1] are treated alike: floats by their minimum and maximum (``imageio.to_float``).
+        A complex array or tensor is a spectrum (``of_spectrum``)."""
+        if image.is_complex() if isinstance(image, torch.Tensor) else np.iscomplexobj(image):
+            return cls.of_spectrum(image, name)
         if isinstance(image, torch.Tensor):
             if image.dim() not in (2, 3, 4) or (image.dim() == 4 and image.shape[0] != 1):
                 raise InputError(
@@ -68,13 +77,49 @@ class CallerImage:
         t = torch.from_numpy(np.ascontiguousarray(x.reshape(*x.shape[:2], -1).transpose(2, 0, 1)))[None]
         return cls(t, encoding, colour.shape, alpha)
 
+    @classmethod
+    def of_spectrum(cls, spectrum: ImageLike, name: str = "k-space") -> CallerImage:
+        """A measured spectrum (``deepprior.kspace``: centred, orthonormal; zeros where not
+        sampled), (H, W) or (H, W, C) complex, as (1, 2C, H, W) real: the real parts, then the
+        imaginary ones, divided by ``SPECTRUM_HEADROOM`` times the largest magnitude of its
+        inverse FFT, so that the real image it gives back (H, W) or (H, W, C), float32 on the
+        spectrum's scale, fits in [0, 1] inside."""
+        from .kspace import ifft2c
+
+        device = spectrum.device if isinstance(spectrum, torch.Tensor) else None
+        k = spectrum.detach().cpu().numpy() if device is not None else np.asarray(spectrum)
+        if k.ndim not in (2, 3):
+            raise InputError(f"the {name} must be (H, W) or (H, W, C), got {k.shape}")
+        if not np.isfinite(k).all():
+            raise InputError(f"the {name} contains NaN or infinite values")
+        planes = k.reshape(*k.shape[:2], -1).transpose(2, 0, 1)  # (C, H, W)
+        scale = SPECTRUM_HEADROOM * float(np.abs(ifft2c(planes)).max()) or 1.0
+        t = torch.from_numpy(np.concatenate([planes.real, planes.imag]) / scale).float()[None]
+        return cls(t, Encoding(np.dtype(np.float32), 0.0, scale), k.shape, None, device, spectrum=True)
+
+    def companion(self, image: ImageLike, name: str) -> torch.Tensor:
+        """Another image of the caller's (a reference) as (1, C, H, W) float: in [0, 1] by its own
+        range like any image, or, beside a spectrum, on the scale of the image it gives back."""
+        if not self.spectrum:
+            return CallerImage.of(image, name).tensor
+        if isinstance(image, torch.Tensor):
+            x = image.detach().float().cpu().reshape(1, -1, *image.shape[-2:])
+        else:
+            a = np.asarray(image, np.float32)
+            x = torch.from_numpy(np.ascontiguousarray(a.reshape(*a.shape[:2], -1).transpose(2, 0, 1)))[None]
+        return x / self.encoding.high
+
     @property
     def size(self) -> tuple[int, int]:
         """(H, W)."""
         return tuple(self.tensor.shape[-2:])
 
     def give_back(self, x: np.ndarray) -> ImageLike:
-        """(H', W', C) float [0, 1] → the caller's layout and dtype (alpha resized if needed)."""
+        """(H', W', C) float [0, 1] → the caller's layout and dtype (alpha resized if needed);
+        beside a spectrum, (H', W'[, C]) float32 on its scale, not clipped, numpy or torch."""
+        if self.spectrum:
+            out = (x[..., 0] if len(self.layout) == 2 else x).astype(np.float32) * self.encoding.high
+            return out if self.device is None else torch.from_numpy(out).to(self.device)
         if self.device is not None:
             if self.encoding is not None:  # a tensor out of [0, 1]: back to its range
                 x = from_float(x, self.encoding)

@@ -206,7 +206,9 @@ class NoiseModel:
 
     Levels are in the family's own units: σ on the 0–255 scale (gaussian), λ photons per unit
     intensity (poisson), a probability / coverage in [0, 1] (bernoulli, text, impulse), or the
-    shot-noise variance per unit of raw signal in thousandths (camera: ``deepprior.camera``).
+    shot-noise variance per unit of raw signal in thousandths (camera: ``deepprior.camera``),
+    or the acceleration of a random k-space sampling (kspace: the zero-filled image of the
+    sampled spectrum, ``deepprior.kspace``; the loss compares spectra on the target's mask).
     """
 
     kind: str
@@ -231,7 +233,8 @@ class NoiseModel:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Corrupt each image of ``x`` (N, C, H, W) float32 at its level; returns the noisy batch
         and a (N, 1, H, W) float32 map of the pixels that carry information (all ones except for
-        bernoulli, whose dropped pixels hold ``fill_dropped``'s guess from the known ones)."""
+        bernoulli, whose dropped pixels hold ``fill_dropped``'s guess from the known ones, and
+        kspace, whose map is the sampling mask of the spectrum, ``deepprior.kspace``)."""
         noisy, known = _FAMILIES[self.kind][0](x, np.asarray(levels, np.float64), rng)
         if known is None:
             known = np.ones((x.shape[0], 1) + x.shape[2:], np.float32)
@@ -332,6 +335,13 @@ def _camera(x, levels, rng):
     return noisy_copies(_colour(x), levels / 1000, rng, copies=1)[0], None
 
 
+def _kspace(x, levels, rng):
+    from .kspace import fft2c, sampling_mask, zero_filled
+
+    masks = np.stack([sampling_mask("random", x.shape[2:], level, seed=rng)[None] for level in levels])
+    return zero_filled(fft2c(x) * masks, masks), masks.astype(np.float32)
+
+
 def _impulse(x, levels, rng):
     p = levels.reshape(-1, 1, 1, 1)
     hit = rng.random((x.shape[0], 1) + x.shape[2:]) < p
@@ -387,6 +397,7 @@ _FAMILIES = {
     "text": (_text, (0.0, 0.5, 0.25), "l1", "coverage"),
     "impulse": (_impulse, (0.0, 0.95, 0.7), "l0", "replace probability"),
     "camera": (_camera, (1000 * SHOT_RANGE[0], 1000 * SHOT_RANGE[1], 3.0), "l2", "shot variance ×1e-3"),
+    "kspace": (_kspace, (4.0, 8.0, 4.0), "kspace", "acceleration"),
 }
 NOISE_KINDS = tuple(_FAMILIES)
 
@@ -401,7 +412,8 @@ def parse_noise(spec: str) -> NoiseModel:
     if kind not in _FAMILIES:
         raise InputError(
             f"unknown noise {kind!r} in {spec!r}; known: {', '.join(NOISE_KINDS)} "
-            f"(e.g. gaussian:0-50, poisson:30, bernoulli:0.5, text:0-0.5, impulse:0.7, camera:0.1-12)"
+            f"(e.g. gaussian:0-50, poisson:30, bernoulli:0.5, text:0-0.5, impulse:0.7, camera:0.1-12, "
+            f"kspace:4-8)"
         )
     low, high, test = _FAMILIES[kind][1]
     if levels:
@@ -420,4 +432,6 @@ def parse_noise(spec: str) -> NoiseModel:
             raise InputError(f"bad noise range in {spec!r}: {low:g} is above {high:g}")
     if kind in ("bernoulli", "text", "impulse") and high > 1:
         raise InputError(f"{kind} levels are probabilities in [0, 1], got {spec!r}")
+    if kind == "kspace" and low < 1:
+        raise InputError(f"kspace levels are accelerations of at least 1, got {spec!r}")
     return NoiseModel(kind, low, high, test)

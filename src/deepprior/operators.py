@@ -31,9 +31,13 @@ class Operator(torch.nn.Module):
         """(H, W) of the x that gives an observation of ``size``."""
         return size
 
+    def input_channels(self, channels: int) -> int:
+        """Channels of the x that gives an observation of ``channels`` channels."""
+        return channels
+
     def adjoint(self, y: torch.Tensor, input_size: Size) -> torch.Tensor:
         """Aᵀy, (B, C, *input_size): the vector-Jacobian product of A at zero (exact when A is linear)."""
-        zeros = y.new_zeros(*y.shape[:2], *input_size)
+        zeros = y.new_zeros(y.shape[0], self.input_channels(y.shape[1]), *input_size)
         _, vjp = torch.func.vjp(self, zeros)
         return vjp(y)[0]
 
@@ -272,6 +276,11 @@ class Compose(Operator):
         for op in reversed(self.operators):
             size = op.input_size(size)
         return size
+
+    def input_channels(self, channels: int) -> int:
+        for op in reversed(self.operators):
+            channels = op.input_channels(channels)
+        return channels
 
 
 class Lambda(Operator):

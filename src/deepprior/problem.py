@@ -55,7 +55,8 @@ class Problem:
 
     @property
     def channels(self) -> int:
-        return self.y.shape[1]
+        """Channels of the restored image."""
+        return self.operator.input_channels(self.y.shape[1])
 
     @property
     def size(self) -> tuple[int, int]:

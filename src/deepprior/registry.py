@@ -380,10 +380,15 @@ def _fixed(fields: dict[str, Any]) -> Callable[[str, float, int], dict[str, Any]
 
 def _builtin() -> None:
     from . import n2n, presets
-    from .methods import dip, zeroshot, zssr
+    from .methods import dip, tvfit, zeroshot, zssr
 
     LOOPS.update(
-        {dip.DIPConfig: dip.DIPFit, zeroshot.ZSN2NConfig: zeroshot.ZSN2NFit, zssr.ZSSRConfig: zssr.ZSSRFit}
+        {
+            dip.DIPConfig: dip.DIPFit,
+            zeroshot.ZSN2NConfig: zeroshot.ZSN2NFit,
+            zssr.ZSSRConfig: zssr.ZSSRFit,
+            tvfit.TVConfig: tvfit.TVFit,
+        }
     )
     iterative = frozenset({"preset", "iters", "seed", "config", "callbacks", "resume", "reference"})
     register(
@@ -454,6 +459,21 @@ def _builtin() -> None:
             {"fast": _fixed(presets.ZS_N2N["fast"]), "paper": _fixed(presets.ZS_N2N["paper"])},
             cost=fit_cost,
             variants={"zs-n2n": {"preset": "fast"}, "zs-n2n-paper": {"preset": "paper"}},
+        )
+    )
+    register(
+        Method(
+            "tv",
+            "total variation",
+            "the pixels fitted through the operator with a total-variation penalty (the classical "
+            "baseline of MRI and feature inversion; seconds)",
+            ("restore",),
+            fit,
+            iterative | {"loss"},
+            tvfit.TVConfig,
+            {"default": _fixed({})},
+            cost=fit_cost,
+            preset_tasks=("operator",),
         )
     )
 

@@ -228,8 +228,13 @@ def prepare(task: str, image: ImageLike, *, reference: ImageLike | None = None, 
         y=observed.tensor,
         operator=operator,
         guide=guide,
-        reference=None if reference is None else CallerImage.of(reference, "reference").tensor,
+        reference=None if reference is None else observed.companion(reference, "reference"),
     )
+    if observed.spectrum and problem.channels != observed.tensor.shape[1] // 2:
+        raise InputError(
+            "a complex image is taken as a spectrum: restore it through its sampling, "
+            "dp.restore(spectrum, operator=deepprior.kspace.KSpace(mask))"
+        )
     return Job(task, preset_task, problem, observed, **extra)
 
 

@@ -3,7 +3,8 @@
 The network (``nets.unet``) maps one noisy view of a scene to another, independently corrupted
 one. The loss decides which statistic of the target it learns: L2 the mean (zero-mean noise),
 L2 masked to the target's known pixels (Bernoulli dropout), L1 the median (text overlays), and
-an annealed ``(|d| + 1e-8)^γ``, γ from 2 to 0, the mode (random-valued impulses). With
+an annealed ``(|d| + 1e-8)^γ``, γ from 2 to 0, the mode (random-valued impulses); for MRI,
+L2 in k-space on the frequencies the target's spectrum sampled (``kspace.kspace_l2``). With
 ``targets="clean"`` the same training runs against the clean image: the baseline it matches.
 
 ``N2NTraining`` is one training run (a ``StepLoop``: progress, checkpoints and Ctrl-C come from
@@ -32,6 +33,7 @@ from .. import nets
 from ..colour import opponent_channels
 from ..errors import InputError
 from ..imageio import atomic_path
+from ..kspace import kspace_l2
 from ..losses import annealed_l0, l1, l2, masked_l2
 from ..metrics import psnr_tensor
 from ..noise import NoiseModel, parse_noise
@@ -41,7 +43,7 @@ from .loop import StepLoop
 from .tiles import tiled, windowed
 
 MODEL_FORMAT = "deepprior.n2n"
-TRAINING_LOSSES = ("auto", "l2", "masked_l2", "l1", "l0")
+TRAINING_LOSSES = ("auto", "l2", "masked_l2", "l1", "l0", "kspace")
 
 
 @dataclass
@@ -51,7 +53,8 @@ class N2NConfig:
     noise:     the synthetic noise (``noise.parse_noise``: ``gaussian:0-50``, ``text``, …); with
                real pairs it only names the default loss and the validation noise.
     targets:   ``noisy`` (Noise2Noise) or ``clean`` (the supervised baseline; synthetic only).
-    loss:      ``auto`` (the one the noise calls for), ``l2``, ``masked_l2``, ``l1`` or ``l0``.
+    loss:      ``auto`` (the one the noise calls for), ``l2``, ``masked_l2``, ``l1``, ``l0`` or
+               ``kspace``.
     width, depth: the U-Net's encoder channels and number of 2× poolings (paper: 48, 5; the
                default 32 steps 3× faster on a CPU: see ``deepprior bench n2n`` in the README).
     crop, batch:  random crops per step and their side.
@@ -125,6 +128,8 @@ def training_loss(
         return masked_l2(prediction, target, known)
     if name == "l1":
         return l1(prediction, target)
+    if name == "kspace":
+        return kspace_l2(prediction, target, known)
     return annealed_l0(prediction, target, 2.0 * (1.0 - progress))
 
 
