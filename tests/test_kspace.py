@@ -123,3 +123,20 @@ def test_noise2noise_for_mri_learns_from_undersampled_targets_and_reconstructs(t
     spectrum = kspace.fft2c(images[1][0]) * mask
     out = dp.n2n.load(path, "cpu").reconstruct(spectrum, mask)
     assert np.allclose(kspace.fft2c(out) * mask, spectrum, atol=1e-4)  # the data kept
+
+
+def test_the_command_line_simulates_a_scan_and_reconstructs_it(tmp_path, capsys):
+    from deepprior import cli
+    from deepprior.imageio import write_image
+
+    slice_png = write_image(tmp_path / "slice.png", (phantom(64) * 65535).astype(np.uint16))
+    scan = tmp_path / "scan.npz"
+    assert cli.main(["mri", "simulate", str(slice_png), "-o", str(scan), "--mask", "cartesian"]) == 0
+    assert "acceleration 4.00, centre fraction" in capsys.readouterr().out
+    out = tmp_path / "out.tif"
+    args = ["mri", "reconstruct", str(scan), "-o", str(out), "--method", "tv", "--reference", str(slice_png)]
+    assert cli.main(args) == 0
+    assert "PSNR" in capsys.readouterr().out and dp.read_image(out).dtype == np.float32
+    assert cli.main(args) == 2  # the output exists
+    assert cli.main(["mri", "reconstruct", str(slice_png), "-o", str(tmp_path / "x.tif")]) == 2
+    assert "not a scan file" in capsys.readouterr().err

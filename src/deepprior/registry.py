@@ -471,7 +471,7 @@ def _builtin() -> None:
             fit,
             iterative | {"loss"},
             tvfit.TVConfig,
-            {"default": _fixed({})},
+            {"fast": _fixed({})},
             cost=fit_cost,
             preset_tasks=("operator",),
         )
