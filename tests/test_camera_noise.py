@@ -189,3 +189,13 @@ def test_dip_fits_photon_counts_with_the_poisson_loss():
     result = dp.restore(counts, loss="poisson", method="dip", iters=3)
     assert result.image.shape == counts.shape and len(result.history["loss"]) == 3
     assert min(result.history["loss"]) >= 0  # a deviance
+
+
+def test_poisson_gaussian_noise_keeps_the_mean_and_grows_with_the_signal():
+    noise = parse_noise("poisson-gaussian:10")
+    flat = np.stack([np.full((1, 64, 64), v, np.float32) for v in (0.1, 0.8)])
+    noisy, _ = noise.corrupt(flat, noise.levels(2, np.random.default_rng(0)), np.random.default_rng(1))
+    means, variances = noisy.mean((1, 2, 3)), noisy.var((1, 2, 3))
+    assert np.allclose(means, [0.1, 0.8], atol=0.01)
+    assert 0.01 * 0.1 < variances[0] < variances[1] < 2 * 0.01 * 0.8  # a·x plus a small read term
+    assert noise.loss == "l2" and "gain" in noise.describe()

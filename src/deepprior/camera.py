@@ -56,17 +56,23 @@ class Shot:
         """Camera settings at a shot-noise variance ``shot``, the rest at random."""
         off = rng.uniform(0.0, 0.25, (3, 3)) * (1 - np.eye(3))
         ccm = np.eye(3) * (1 + off.sum(1, keepdims=True)) - off
-        log_read = 2.18 * np.log(shot) + 1.2 + rng.normal(0, 0.26)  # Brooks et al.
+        read = read_variance(shot, rng)
         return cls(
             wb=np.array([rng.uniform(1.9, 2.4), 1.0, rng.uniform(1.5, 1.9)]),
             ccm=ccm,
             shot=float(shot),
-            read=float(np.exp(log_read)),
+            read=read,
             tone=bool(rng.random() < 0.5),
             luma=float(rng.uniform(0.0, 0.8)),
             chroma=float(rng.uniform(0.5, 4.0)),
             quality=int(rng.integers(60, 99)) if rng.random() < 0.9 else 0,
         )
+
+
+def read_variance(shot: float, rng: np.random.Generator) -> float:
+    """A sensor's read-noise variance at shot-noise variance ``shot``: Brooks et al.'s log-linear
+    relation with its scatter (log b = 2.18 · log a + 1.2 + N(0, 0.26²))."""
+    return float(np.exp(2.18 * np.log(shot) + 1.2 + rng.normal(0, 0.26)))
 
 
 def srgb_to_linear(x: torch.Tensor) -> torch.Tensor:

@@ -32,10 +32,12 @@ TRAIN_EXAMPLES = (
 noise: KIND, KIND:LEVEL or KIND:LOW-HIGH with KIND one of """
     + ", ".join(NOISE_KINDS)
     + """;
-  gaussian σ on the 0–255 scale, poisson λ, camera the shot variance ×1e-3, kspace the
+  gaussian σ on the 0–255 scale, poisson λ, camera and poisson-gaussian the shot variance (the
+  gain) ×1e-3 (poisson-gaussian: counts on the linear image plus read noise), kspace the
   acceleration of a random k-space sampling (MRI: train on whole slices, --crop their side), the
   others a probability. Without levels, the Noise2Noise paper's training range (gaussian 0-50,
-  poisson 0.001-50, bernoulli 0-0.95, text 0-0.5, impulse 0-0.95; camera 0.1-12, kspace 4-8);
+  poisson 0.001-50, bernoulli 0-0.95, text 0-0.5, impulse 0-0.95; camera and poisson-gaussian
+  0.1-12, kspace 4-8);
   the loss follows the noise (l2, masked_l2, l1, annealed l0, kspace: L2 on the target's
   sampled frequencies)."""
 )

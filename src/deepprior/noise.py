@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .camera import SHOT_RANGE, noisy_copies
+from .camera import SHOT_RANGE, noisy_copies, read_variance
 from .errors import InputError
 from .imageio import from_float, to_float
 
@@ -206,7 +206,9 @@ class NoiseModel:
 
     Levels are in the family's own units: σ on the 0–255 scale (gaussian), λ photons per unit
     intensity (poisson), a probability / coverage in [0, 1] (bernoulli, text, impulse), or the
-    shot-noise variance per unit of raw signal in thousandths (camera: ``deepprior.camera``),
+    shot-noise variance per unit of raw signal in thousandths (camera: ``deepprior.camera``;
+    poisson-gaussian: photon counts of that gain on the linear image itself, plus read noise of
+    the variance ``camera.read_variance`` draws),
     or the acceleration of a random k-space sampling (kspace: the zero-filled image of the
     sampled spectrum, ``deepprior.kspace``; the loss compares spectra on the target's mask).
     """
@@ -223,8 +225,9 @@ class NoiseModel:
         return _FAMILIES[self.kind][2]
 
     def levels(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """``n`` training levels drawn uniformly from ``low..high`` (log-uniformly for camera)."""
-        if self.kind == "camera":
+        """``n`` training levels drawn uniformly from ``low..high`` (log-uniformly for camera and
+        poisson-gaussian)."""
+        if self.kind in ("camera", "poisson-gaussian"):
             return np.exp(rng.uniform(np.log(max(self.low, 1e-3)), np.log(max(self.high, 1e-3)), n))
         return rng.uniform(self.low, self.high, n)
 
@@ -335,6 +338,15 @@ def _camera(x, levels, rng):
     return noisy_copies(_colour(x), levels / 1000, rng, copies=1)[0], None
 
 
+def _poisson_gaussian(x, levels, rng):
+    out = np.empty_like(x)
+    for i, level in enumerate(levels):  # photon counts of gain a, then read noise of variance b
+        a = level / 1000
+        counts = rng.poisson(np.clip(x[i], 0, None) / a) * a
+        out[i] = counts + rng.standard_normal(x[i].shape) * np.sqrt(read_variance(a, rng))
+    return out, None
+
+
 def _kspace(x, levels, rng):
     from .kspace import fft2c, sampling_mask, zero_filled
 
@@ -397,6 +409,12 @@ _FAMILIES = {
     "text": (_text, (0.0, 0.5, 0.25), "l1", "coverage"),
     "impulse": (_impulse, (0.0, 0.95, 0.7), "l0", "replace probability"),
     "camera": (_camera, (1000 * SHOT_RANGE[0], 1000 * SHOT_RANGE[1], 3.0), "l2", "shot variance ×1e-3"),
+    "poisson-gaussian": (
+        _poisson_gaussian,
+        (1000 * SHOT_RANGE[0], 1000 * SHOT_RANGE[1], 3.0),
+        "l2",
+        "gain (shot variance per unit signal) ×1e-3",
+    ),
     "kspace": (_kspace, (4.0, 8.0, 4.0), "kspace", "acceleration"),
 }
 NOISE_KINDS = tuple(_FAMILIES)
@@ -413,7 +431,7 @@ def parse_noise(spec: str) -> NoiseModel:
         raise InputError(
             f"unknown noise {kind!r} in {spec!r}; known: {', '.join(NOISE_KINDS)} "
             f"(e.g. gaussian:0-50, poisson:30, bernoulli:0.5, text:0-0.5, impulse:0.7, camera:0.1-12, "
-            f"kspace:4-8)"
+            f"poisson-gaussian:0.1-12, kspace:4-8)"
         )
     low, high, test = _FAMILIES[kind][1]
     if levels:
