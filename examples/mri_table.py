@@ -35,10 +35,12 @@ from deepprior.metrics import psnr, ssim
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mri"
 TRAIN, TEST = "studyforrest_t1w_axial", "trio_b17_t1_mprage_sag"
 ACCELERATIONS = (4, 8)
-# Chosen with --dev on the training subject (see the README's MRI section for the output).
-TV_WEIGHTS = {4: 3e-4, 8: 1e-3}
-TV_TRIED = (3e-5, 1e-4, 3e-4, 1e-3, 3e-3)
-DIP_ITERS = 1500
+# Chosen with --dev on the training subject (the README's MRI section quotes its output): the
+# best TV weight of TV_TRIED at each acceleration; DIP's PSNR still rose at 2000 steps, so the
+# table runs 3000, as many as its budget allows.
+TV_WEIGHTS = {4: 3e-5, 8: 1e-4}
+TV_TRIED = (3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3)
+DIP_ITERS = 3000
 DEV_DIP_SLICES, DEV_DIP_ITERS = 1, 2000  # the DIP curve of --dev: its first slice, 2000 steps
 
 
@@ -80,15 +82,23 @@ def develop() -> None:
             history = dip(k, m, DEV_DIP_ITERS, reference=x).history["psnr"]
             curves.append({step: db - shift for step, db in history})
         for step in curves[0]:
-            print(f"×{factor}: DIP step {step}: {np.mean([c[step] for c in curves]):.2f}")
+            if step % 100 == 0:
+                print(f"×{factor}: DIP step {step}: {np.mean([c[step] for c in curves]):.2f}")
 
 
 def table(args: argparse.Namespace) -> str:
     models = {"N2N, noisy targets": args.noisy_model, "N2N, full targets": args.clean_model}
+    fits = []  # the latest DIP output, which "DIP + data consistency" takes as it is
+
+    def fit_dip(k: np.ndarray, m: np.ndarray) -> np.ndarray:
+        fits[:] = [dip(k, m, args.dip_iters).image]
+        return fits[0]
+
     methods = {
         "zero-filled": kspace.zero_filled,
         "TV": None,
-        "DIP": lambda k, m: dip(k, m, args.dip_iters).image,
+        "DIP": fit_dip,
+        "DIP + data consistency": lambda k, m: kspace.consistent(fits[0], k, m),
         **{name: dp.n2n.load(path, "cpu").reconstruct for name, path in models.items()},
     }
     test = slices(TEST, args.every)
@@ -99,7 +109,7 @@ def table(args: argparse.Namespace) -> str:
         for i, (name, x) in enumerate(test):
             spectrum, mask = observe(x, factor, seed=10 * i + factor)
             for method, run in methods.items():
-                if method == "DIP" and i % args.dip_every:
+                if method.startswith("DIP") and i % args.dip_every:
                     continue
                 start = time.perf_counter()
                 out = run(spectrum, mask)
@@ -108,7 +118,7 @@ def table(args: argparse.Namespace) -> str:
         subset = sorted(results["DIP"])
         for method, values in results.items():
             whole = np.mean(list(values.values()), 0)
-            every = "–" if method == "DIP" else f"{whole[0]:.2f} / {whole[1]:.4f}"
+            every = "–" if method.startswith("DIP") else f"{whole[0]:.2f} / {whole[1]:.4f}"
             p, s, t = np.mean([values[i] for i in subset], 0)
             rows.append(f"| ×{factor} | {method} | {every} | {p:.2f} / {s:.4f} | {t:.1f} |")
     return (
