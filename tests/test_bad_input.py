@@ -30,6 +30,7 @@ def files(tmp_path_factory) -> dict[str, Path]:
     mask = np.full((20, 24), 255, np.uint8)
     mask[5:9, 3:20] = 0
     f["mask"] = write_image(root / "mask.png", mask)
+    f["odd_grey"] = write_image(root / "odd_grey.png", rgb[:15, :, 0])
     f["mask_small"] = write_image(root / "mask_small.png", mask[:10])
     f["mask_white"] = write_image(root / "mask_white.png", np.full((20, 24), 255, np.uint8))
     f["mask_black"] = write_image(root / "mask_black.png", np.zeros((20, 24), np.uint8))
@@ -250,6 +251,15 @@ CORPUS = [
         "bench: no data",
         ["bench", "denoise", "--data", "{out}/none", "--out", "{out}/b"],
         "benchmark data not found",
+    ),
+    # MRI
+    ("mri: an image for a scan", ["mri", "reconstruct", "{rgb}", "-o", "{out}/o.tif"], "not a scan file"),
+    ("mri: a colour slice", ["mri", "simulate", "{rgb}", "-o", "{out}/s.npz"], "grey image"),
+    ("mri: odd sides", ["mri", "simulate", "{odd_grey}", "-o", "{out}/s.npz"], "even sides"),
+    (
+        "mri: scan to an image name",
+        ["mri", "simulate", "{rgb}", "-o", "{out}/s.png"],
+        "unknown format '.png'",
     ),
 ]
 

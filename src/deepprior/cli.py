@@ -236,6 +236,7 @@ FILE_OUTPUTS = {
     "json": outputs.JSON,
     "ship": outputs.ANY,
     "model_file": (".pt",),
+    "scan": (".npz",),
 }
 FOLDER_OUTPUTS = ("snapshots", "out")
 

@@ -45,7 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     commands = top.add_subparsers(dest="mri_command", required=True, metavar="SUBCOMMAND")
     p = commands.add_parser("simulate", help="undersample the spectrum of an image (a test scan)")
-    p.add_argument("image", type=Path, help="a real image (a magnitude slice)")
+    p.add_argument("input", type=Path, metavar="image", help="a real image (a magnitude slice)")
     p.add_argument("-o", dest="scan", type=Path, required=True, help="the scan file to write (.npz)")
     p.add_argument("--mask", choices=tuple(kspace.MASKS), default="random", help="sampling (default random)")
     p.add_argument("--acceleration", type=positive(float), default=4.0, help="default 4")
@@ -54,7 +54,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="overwrite the scan file")
 
     p = commands.add_parser("reconstruct", help="an image from an undersampled scan")
-    p.add_argument("scan", type=Path, help="a .npz with spectrum and mask")
+    p.add_argument("input", type=Path, metavar="scan", help="a .npz with spectrum and mask")
     p.add_argument("-o", "--output", type=Path, required=True, help="the image to write (.tif keeps floats)")
     p.add_argument("--method", choices=METHODS, default="dip", help="default dip")
     p.add_argument("--model", type=Path, help="with --method n2n: the trained model (file or folder)")
@@ -99,8 +99,7 @@ def reconstruct(args: argparse.Namespace, spectrum: np.ndarray, mask: np.ndarray
 
 def run(args: argparse.Namespace) -> int:
     if args.mri_command == "simulate":
-        outputs.check_file(args.scan, (".npz",), force=args.force)
-        image = to_float(read_image(args.image))[0]
+        image = to_float(read_image(args.input))[0]
         if image.ndim == 3:
             raise InputError("simulate takes a grey image (one magnitude slice)")
         mask = kspace.sampling_mask(args.mask, image.shape, args.acceleration, args.centre, args.seed)
@@ -109,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         centre = f", centre fraction {kspace.centre_fraction(mask):.3f}" if mask.all(0).any() else ""
         print(f"wrote {args.scan}: {args.mask} mask, acceleration {kspace.acceleration(mask):.2f}{centre}")
         return 0
-    spectrum, mask = read_scan(args.scan)
+    spectrum, mask = read_scan(args.input)
     out = reconstruct(args, spectrum, mask)
     floats = args.output.suffix.lower() in (".tif", ".tiff", ".fits", ".fit", ".fts")
     outputs.save_image(args.output, out if floats else np.round(out.clip(0, 1) * 65535).astype(np.uint16))
