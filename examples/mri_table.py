@@ -13,7 +13,8 @@ the Noise2Noise paper's sampling; seeded by slice and acceleration). Images are 
 slices / 65535 (each volume peaks at 1), so PSNR's peak is the volume's maximum; SSIM on the
 same scale. Outputs are clipped to [0, 1] before scoring.
 
-``--dev`` prints, on every tenth training slice at ×4 and ×8 (masks of other seeds), the TV
+``--dev`` prints how much brighter the training slices are than their zero-filled images (for
+``image.SPECTRUM_HEADROOM``), then, on every tenth training slice at ×4 and ×8 (masks of other seeds), the TV
 weight's PSNR for each weight tried, and the DIP fit's PSNR every 100 steps on the first of those
 slices: the defaults below were chosen from that output.
 """
@@ -49,10 +50,15 @@ def slices(subject: str, every: int) -> list[tuple[str, np.ndarray]]:
     return [(f.stem, read_image(f).astype(np.float64) / 65535) for f in files]
 
 
-def observe(x: np.ndarray, factor: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The slice's spectrum under its own random mask: (spectrum, mask)."""
-    mask = kspace.sampling_mask("random", x.shape, factor, seed=seed)
+def observe_with(kind: str, x: np.ndarray, factor: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The slice's spectrum under its own mask of ``kind``: (spectrum, mask)."""
+    mask = kspace.sampling_mask(kind, x.shape, factor, seed=seed)
     return kspace.fft2c(x) * mask, mask
+
+
+def observe(x: np.ndarray, factor: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The slice's spectrum under its own random mask (the table's): (spectrum, mask)."""
+    return observe_with("random", x, factor, seed)
 
 
 def dip(spectrum: np.ndarray, mask: np.ndarray, iters: int, reference: np.ndarray | None = None):
@@ -68,7 +74,20 @@ def scores(out: np.ndarray, x: np.ndarray) -> tuple[float, float]:
     return psnr(out, x.astype(np.float32), data_range=1.0), ssim(out, x.astype(np.float32), data_range=1.0)
 
 
+def headroom() -> None:
+    """How much brighter each training slice is than its zero-filled image, per mask kind: what
+    ``image.SPECTRUM_HEADROOM`` must exceed for DIP's output in [0, 1] to reach the true peak."""
+    for kind in kspace.MASKS:
+        for factor in ACCELERATIONS:
+            ratios = [
+                x.max() / np.abs(kspace.ifft2c(observe_with(kind, x, factor, i)[0])).max()
+                for i, (_, x) in enumerate(slices(TRAIN, 6))
+            ]
+            print(f"{kind} ×{factor}: the true peak is up to {max(ratios):.2f}× the zero-filled one's")
+
+
 def develop() -> None:
+    headroom()
     for factor in ACCELERATIONS:
         cases = [(x, *observe(x, factor, 1000 + i)) for i, (_, x) in enumerate(slices(TRAIN, 10))]
         filled = np.mean([scores(kspace.zero_filled(k, m), x)[0] for x, k, m in cases])
@@ -137,7 +156,7 @@ def main() -> None:
     parser.add_argument("--noisy-model", help="the Noise2Noise model trained on noisy targets")
     parser.add_argument("--clean-model", help="the same training with fully sampled targets")
     parser.add_argument("--every", type=int, default=1, help="every Nth test slice (default 1: all)")
-    parser.add_argument("--dip-every", type=int, default=10, help="DIP on every Nth of those (default 10)")
+    parser.add_argument("--dip-every", type=int, default=25, help="DIP on every Nth of those (default 25)")
     parser.add_argument("--dip-iters", type=int, default=DIP_ITERS)
     parser.add_argument("--out", type=Path, help="also write the table here")
     args = parser.parse_args()
