@@ -141,7 +141,7 @@ def table(args: argparse.Namespace) -> str:
             p, s, t = np.mean([values[i] for i in subset], 0)
             rows.append(f"| ×{factor} | {method} | {every} | {p:.2f} / {s:.4f} | {t:.1f} |")
     return (
-        f"Test subject {TEST}: every {args.every}th slice ({len(test)}); DIP on every "
+        f"Test subject {TEST}: {len(test)} slices (every {args.every}); DIP on every "
         f"{args.dip_every}th of those ({len(subset)}). PSNR (dB) / SSIM.\n\n"
         f"| acceleration | method | all {len(test)} | the {len(subset)} DIP slices | s / slice |\n"
         "|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
