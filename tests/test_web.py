@@ -120,6 +120,12 @@ class Page:
         self.wait.until(lambda d: self.status().startswith(starts))
         return self.status()
 
+    def wait_error(self, text: str) -> str:
+        """The status once it names ``text``: after an earlier error the status already starts
+        with "Error", so waiting for that alone could read the stale message."""
+        self.wait.until(lambda d: text in self.status())
+        return self.status()
+
     def task(self, value: str) -> None:
         self.driver.find_element(By.CSS_SELECTOR, f"#task input[value='{value}']").click()
 
@@ -215,11 +221,11 @@ def test_bad_uploads_are_messages_in_the_page_and_a_good_job_follows(server, bro
     assert "paint over what to remove" in page.wait_status("Error")
     page.upload(images / "mask_other_size.png", "mask")
     page.press("run")
-    assert "the mask is 50×50 but the image is 400×300" in page.wait_status("Error")
+    assert "Error" in page.wait_error("the mask is 50×50 but the image is 400×300")
     page.clear_upload("mask")
     page.upload(images / "mask_black.png", "mask")
     page.press("run")
-    assert "every pixel as unknown" in page.wait_status("Error")
+    assert "Error" in page.wait_error("every pixel as unknown")
     page.clear_upload("mask")
     page.paint()
     page.steps(5000)
