@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -104,14 +105,8 @@ def _fit(problem: Problem, observed: CallerImage, method: str, options: Mapping[
     spec = registered(name)
     job = Job("restore", "operator", problem, observed)
     result = spec.run(spec, job, RunOptions(device=device, **options))
-    return Result(
-        image=observed.give_back(result.image),
-        history=result.history,
-        config={**result.config, "task": "operator"},
-        iterations=result.iterations,
-        seconds=result.seconds,
-        interrupted=result.interrupted,
-    )
+    config = {**result.config, "task": "operator"}
+    return replace(result, image=observed.give_back(result.image), config=config)
 
 
 def invert_features(

@@ -61,9 +61,10 @@ def mirrored(mask: Array) -> Array:
 
 
 def symmetric_weight(mask: Array) -> Array:
-    """(mask(k) + mask(−k)) / 2: how a real image's spectrum is seen at k (1 where both k and −k
-    are sampled, ½ where one is, 0 where neither)."""
-    return (mask + mirrored(mask)) / 2
+    """(mask(k) + mask(−k)) / 2 as floats, from a bool or {0, 1} mask: how a real image's spectrum
+    is seen at k (1 where both k and −k are sampled, ½ where one is, 0 where neither)."""
+    m = mask.float() if isinstance(mask, torch.Tensor) else np.asarray(mask, np.float64)
+    return (m + mirrored(m)) / 2
 
 
 # --- Sampling masks ------------------------------------------------------------------------------
@@ -203,7 +204,7 @@ def sampling_mask(
 def zero_filled(kspace: Array, mask: Array) -> Array:
     """The real image whose spectrum is the measured one where sampled (at k or −k) and zero
     elsewhere: (…, H, W) complex ``kspace`` and its (H, W) mask → (…, H, W) real."""
-    weight = symmetric_weight(mask.float() if isinstance(mask, torch.Tensor) else mask.astype(np.float64))
+    weight = symmetric_weight(mask)
     seen = (kspace * mask + mirrored(kspace * mask).conj()) / 2  # each measured value at k and −k
     scale = 1 / weight.clamp(min=0.5) if isinstance(weight, torch.Tensor) else 1 / np.maximum(weight, 0.5)
     return ifft2c(seen * scale * (weight > 0)).real
@@ -212,9 +213,8 @@ def zero_filled(kspace: Array, mask: Array) -> Array:
 def consistent(image: Array, kspace: Array, mask: Array) -> Array:
     """``image`` (…, H, W) real with its spectrum replaced by the measured one where sampled
     (at k or −k): data consistency, as Noise2Noise puts the known frequencies back."""
-    known = zero_filled(kspace, mask)
-    weight = symmetric_weight(mask.float() if isinstance(mask, torch.Tensor) else mask.astype(np.float64))
-    return ifft2c(fft2c(image) * (weight == 0)).real + known
+    unseen = symmetric_weight(mask) == 0
+    return ifft2c(fft2c(image) * unseen).real + zero_filled(kspace, mask)
 
 
 def kspace_l2(prediction: torch.Tensor, target: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
