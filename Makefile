@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 
 $(STAMP): pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test,cluster,ui,astro]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test,cluster,ui,astro,render]"
 	touch $(STAMP)
 
 install: $(STAMP)

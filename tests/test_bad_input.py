@@ -76,6 +76,9 @@ def files(tmp_path_factory) -> dict[str, Path]:
     tiny = ["--iters", "1", "--width", "4", "--depth", "1", "--crop", "16", "--batch", "1", "--quiet"]
     assert cli.main(["n2n", "train", "--images", str(f["clean"]), "--out", str(f["model"]), *tiny]) == 0
     f["flash_small"] = write_image(root / "flash_small.png", rgb[:10])
+    f["pair_folder"] = root / "pair_folder"
+    for name in ("a_1.png", "b_1.png"):
+        write_image(f["pair_folder"] / name, rgb)
     return f
 
 
@@ -261,6 +264,19 @@ CORPUS = [
         ["mri", "simulate", "{rgb}", "-o", "{out}/s.png"],
         "unknown format '.png'",
     ),
+    # Monte Carlo renders
+    ("render-data: a full folder", ["render-data", "--out", "{full}", "--scenes", "1"], "not empty"),
+    ("render-data: one frame", ["render-data", "--out", "{out}/r", "--frames", "1"], "frames at least 2"),
+    (
+        "bench render: clean images, not renders",
+        ["bench", "render", "--train", "{clean}", "--test", "{clean}", "--out", "{out}/b"],
+        "no pairs",
+    ),
+    (
+        "n2n: --hdr reference targets without references",
+        ["n2n", "train", "--pairs", "{pair_folder}", "--hdr", "--targets", "clean", "--out", "{out}/m"],
+        "reference",
+    ),
 ]
 
 
@@ -327,6 +343,7 @@ def test_every_path_flag_is_a_known_input_or_a_checked_output():
     """A new output flag must join ``cli.FILE_OUTPUTS`` or ``FOLDER_OUTPUTS``, or it escapes the
     checks made before any work."""
     inputs = {"input", "mask", "reference", "flash", "no_flash", "model", "images", "pairs", "val", "data"}
+    inputs |= {"train", "test"}  # bench render
     inputs |= {"manifest", "masks", "references"}  # batch
 
     def path_flags(parser: argparse.ArgumentParser) -> set[str]:

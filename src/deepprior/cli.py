@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import __version__, api, bench, cli_batch, cli_mri, cli_n2n, cli_serve, outputs, registry
+from . import __version__, api, bench, cli_batch, cli_mri, cli_n2n, cli_render, cli_serve, outputs, registry
 from . import callbacks as cbs
 from .cli_args import (
     Parser,
@@ -118,7 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Image restoration without clean training data (Deep Image Prior).",
         epilog="examples:\n  "
         + "\n  ".join(
-            [*EXAMPLES.values(), cli_n2n.EXAMPLE, cli_mri.EXAMPLE, cli_batch.EXAMPLE, cli_serve.EXAMPLE]
+            [
+                *EXAMPLES.values(),
+                cli_n2n.EXAMPLE,
+                cli_mri.EXAMPLE,
+                cli_render.EXAMPLE,
+                cli_batch.EXAMPLE,
+                cli_serve.EXAMPLE,
+            ]
         ),
     )
     parser.add_argument("--version", action="version", version=f"deepprior {__version__}")
@@ -141,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_parser(sub)
     cli_n2n.add_parser(sub)
     cli_mri.add_parser(sub)
+    cli_render.add_parser(sub)
     cli_batch.add_parser(sub)
     cli_serve.add_parser(sub)
     p = command("demo", "denoise a bundled image with synthetic noise and print the PSNR gain")
@@ -176,6 +184,8 @@ def _run(args: argparse.Namespace) -> int:
         return cli_n2n.run(args)
     if args.command == cli_mri.COMMAND:
         return cli_mri.run(args)
+    if args.command == cli_render.COMMAND:
+        return cli_render.run(args)
     if args.command == cli_batch.COMMAND:
         return cli_batch.run(args)
     if args.command == cli_serve.COMMAND:

@@ -16,7 +16,7 @@ from . import api, kspace, n2n, outputs
 from .callbacks import ProgressBar
 from .cli_args import positive
 from .errors import InputError
-from .imageio import atomic_path, read_image, to_float
+from .imageio import FLOAT_SUFFIXES, atomic_path, read_image, to_float
 from .metrics import psnr
 from .runtime import DEVICES
 
@@ -30,7 +30,7 @@ EXAMPLES = """examples:
   deepprior n2n train --images slices/ --noise kspace:4-8 --crop 256 --batch 4 --out mri_model/
   deepprior mri reconstruct scan.npz -o slice.tif --method n2n --model mri_model/
 
-Write .tif or .fits (float32, the spectrum's scale) to keep the values; other formats store
+Write .tif, .fits or .exr (float32, the spectrum's scale) to keep the values; other formats store
 [0, 1] in 16 bits (PNG) or 8."""
 
 
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     spectrum, mask = read_scan(args.input)
     out = reconstruct(args, spectrum, mask)
-    floats = args.output.suffix.lower() in (".tif", ".tiff", ".fits", ".fit", ".fts")
+    floats = args.output.suffix.lower() in FLOAT_SUFFIXES
     outputs.save_image(args.output, out if floats else np.round(out.clip(0, 1) * 65535).astype(np.uint16))
     line = f"wrote {args.output} ({args.method}, acceleration {kspace.acceleration(mask):.2f})"
     if args.reference is not None:

@@ -8,7 +8,8 @@ import os
 from pathlib import Path
 
 from . import n2n, outputs
-from .imageio import atomic_path, read_image
+from .colour import tone_map
+from .imageio import FLOAT_SUFFIXES, atomic_path, read_image
 from .methods.noise2noise import TRAINING_LOSSES, N2NConfig
 from .noise import NOISE_KINDS
 from .runtime import DEVICES
@@ -27,6 +28,7 @@ TRAIN_EXAMPLES = (
   deepprior n2n train … --out model/ --resume                                   # after Ctrl-C
   deepprior n2n train --pairs captures/ --init shipped --iters 1000 --lr 3e-4 --out tuned/  # fine-tune
   deepprior n2n train --images slices/ --noise kspace:4-8 --crop 256 --batch 4 --out mri/  # MRI k-space
+  deepprior n2n train --pairs renders/ --hdr --out render_model/   # Monte Carlo renders (render-data)
   torchrun --nproc_per_node=2 -m deepprior n2n train --images photos/ --out model/
 
 noise: KIND, KIND:LEVEL or KIND:LOW-HIGH with KIND one of """
@@ -126,13 +128,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="train a grey model on the opponent channels of colour images (noised in RGB), "
         "as the grey models denoise colour photos",
     )
+    p.add_argument(
+        "--hdr",
+        action="store_true",
+        help="linear HDR data (renders: EXR or float TIFF, values kept as they are): the network sees "
+        "its input tone-mapped, the loss is the relative L2, validation PSNR is on tone-mapped values",
+    )
     p.add_argument("--device", default="auto", choices=DEVICES)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = commands.add_parser(
         "apply",
         help="denoise images with a trained model",
-        epilog="example:\n  deepprior n2n apply model/ noisy.png -o clean.png",
+        epilog="examples:\n  deepprior n2n apply model/ noisy.png -o clean.png\n"
+        "  deepprior n2n apply render_model/ frame.exr -o clean.exr   # an --hdr model: linear values\n\n"
+        "An --hdr model writes linear values to .exr, .tif and .fits, and tone-mapped ones\n"
+        "(x / (1 + x), gamma 2.2) to the 8- and 16-bit formats.",
         formatter_class=raw,
     )
     p.add_argument("model", type=Path, help="a model file, or a training folder (its best.pt)")
@@ -208,6 +219,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             init=str(n2n.PRETRAINED if args.init == "shipped" else args.init or ""),
             opponent=args.opponent,
+            hdr=args.hdr,
         )
         score = model.info.get("val_psnr")
         if n2n.launched_by_torchrun() and os.environ.get("RANK", "0") != "0":  # rank 0 speaks for all
@@ -218,9 +230,10 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     if args.n2n_command == "apply":
-        restored = n2n.load(args.model, args.device).denoise(
-            read_image(args.input), window=args.window, tile=args.tile
-        )
+        model = n2n.load(args.model, args.device)
+        restored = model.denoise(read_image(args.input), window=args.window, tile=args.tile)
+        if model.model.hdr and args.output.suffix.lower() not in FLOAT_SUFFIXES:
+            restored = tone_map(restored)  # for display: the file cannot hold values above 1
         outputs.save_image(args.output, restored)
         print(f"wrote {args.output}")
         return 0

@@ -1,4 +1,5 @@
-"""An opponent colour space that keeps white noise white: RGB denoising with a grey model.
+"""An opponent colour space that keeps white noise white: RGB denoising with a grey model; and
+the tone map that shows and scores linear HDR images.
 
 The three rows of ``OPPONENT`` (mean; red − blue; red − 2 green + blue, scaled) are orthogonal,
 so i.i.d. Gaussian noise of std σ on R, G and B becomes independent Gaussian noise on each
@@ -38,3 +39,17 @@ def opponent_channels(rgb: np.ndarray, pick) -> np.ndarray:
     rows = OPPONENT.numpy()[np.asarray(pick)]  # (N, 3)
     out = np.einsum("nj,njhw->nhw", rows, rgb) + OFFSET.numpy()[np.asarray(pick)][:, None, None]
     return out[:, None].astype(np.float32)
+
+
+def tone_map(x: np.ndarray | torch.Tensor, gamma: float = 2.2) -> np.ndarray | torch.Tensor:
+    """Linear HDR radiance (≥ 0, any range) → display values in [0, 1]: Reinhard's global
+    operator ``x / (1 + x)``, then the gamma 1/``gamma``. Monotonic: fireflies stay below 1.
+
+    >>> tone_map(np.array([0.0, 1.0, 1e6])).round(3).tolist()
+    [0.0, 0.73, 1.0]
+    """
+    if isinstance(x, torch.Tensor):
+        x = x.clamp(min=0)
+    else:
+        x = np.maximum(x, 0)
+    return (x / (1 + x)) ** (1 / gamma)

@@ -42,6 +42,7 @@ class CallerImage:
     alpha:    the caller's alpha channel, (H, W), or None.
     device:   the device of the caller's tensor (None for numpy).
     spectrum: the caller gave a spectrum (``of_spectrum``), and gets a real image back.
+    linear:   the values are linear HDR, kept as they are (``of_linear``).
     """
 
     tensor: torch.Tensor
@@ -50,6 +51,7 @@ class CallerImage:
     alpha: np.ndarray | None
     device: torch.device | None = None
     spectrum: bool = False
+    linear: bool = False
 
     @classmethod
     def of(cls, image: ImageLike, name: str = "image") -> CallerImage:
@@ -98,6 +100,26 @@ class CallerImage:
         t = torch.from_numpy(np.concatenate([planes.real, planes.imag]) / scale).float()[None]
         return cls(t, Encoding(np.dtype(np.float32), 0.0, scale), k.shape, None, device, spectrum=True)
 
+    @classmethod
+    def of_linear(cls, image: ImageLike, name: str = "image") -> CallerImage:
+        """Linear HDR values (a render's radiance: float, any range) kept as they are; given back
+        as float32, not clipped (alpha carried through as float32)."""
+        if isinstance(image, torch.Tensor):
+            x = image.detach().float().cpu().reshape(1, -1, *image.shape[-2:])
+            layout, alpha, device = tuple(image.shape), None, image.device
+        else:
+            image = np.asarray(image)
+            if image.ndim not in (2, 3) or (image.ndim == 3 and not 1 <= image.shape[2] <= 4):
+                raise InputError(f"the {name} must be (H, W) or (H, W, C) with C ≤ 4, got {image.shape}")
+            colour, alpha = split_alpha(image.astype(np.float32))
+            x = torch.from_numpy(
+                np.ascontiguousarray(colour.reshape(*colour.shape[:2], -1).transpose(2, 0, 1))
+            )
+            layout, device = colour.shape, None
+        if not torch.isfinite(x).all():
+            raise InputError(f"the {name} contains NaN or infinite values")
+        return cls(x.reshape(1, -1, *x.shape[-2:]), None, layout, alpha, device, linear=True)
+
     def companion(self, image: ImageLike, name: str) -> torch.Tensor:
         """Another image of the caller's (a reference) as (1, C, H, W) float: in [0, 1] by its own
         range like any image, or, beside a spectrum, on the scale of the image it gives back."""
@@ -117,7 +139,13 @@ class CallerImage:
 
     def give_back(self, x: np.ndarray) -> ImageLike:
         """(H', W', C) float [0, 1] → the caller's layout and dtype (alpha resized if needed);
-        beside a spectrum, (H', W'[, C]) float32 on its scale, not clipped, numpy or torch."""
+        beside a spectrum, (H', W'[, C]) float32 on its scale, not clipped, numpy or torch; linear
+        values (``of_linear``) as float32, not clipped."""
+        if self.linear and self.device is not None:
+            t = torch.from_numpy(np.ascontiguousarray(x, np.float32)).permute(2, 0, 1).to(self.device)
+            return t.reshape(*self.layout[:-2], *t.shape[-2:]) if len(self.layout) > 2 else t[0]
+        if self.linear:
+            return merge_alpha((x[..., 0] if len(self.layout) == 2 else x).astype(np.float32), self.alpha)
         if self.spectrum:
             out = (x[..., 0] if len(self.layout) == 2 else x).astype(np.float32) * self.encoding.high
             return out if self.device is None else torch.from_numpy(out).to(self.device)

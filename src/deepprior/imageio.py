@@ -28,6 +28,7 @@ from deepprior.errors import ImageReadError, InputError, OutputExistsError
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic and BigTIFF
 _FITS_SIGNATURE = b"SIMPLE  ="
+_EXR_SIGNATURE = b"v/1\x01"
 _READ_ERRORS = (
     OSError,
     ValueError,
@@ -49,17 +50,19 @@ _FORMATS = {
     ".fits": "FITS",  # astronomy: astropy, the ``astro`` extra
     ".fit": "FITS",
     ".fts": "FITS",
+    ".exr": "EXR",  # linear HDR (renders): the openexr package, the ``render`` extra
 }
 IMAGE_SUFFIXES = tuple(_FORMATS)
+FLOAT_SUFFIXES = tuple(k for k, v in _FORMATS.items() if v in ("TIFF", "FITS", "EXR"))  # any float range
 _NO_ALPHA = {"JPEG", "BMP"}  # formats that cannot store alpha
 
 
 # --------------------------------------------------------------------------- reading
 
 
-def list_images(folder: str | os.PathLike) -> list[Path]:
+def list_images(folder: str | os.PathLike, empty_ok: bool = False) -> list[Path]:
     """The image files directly in ``folder``, sorted by name (hidden files skipped); raises
-    InputError for a missing folder or one with no images."""
+    InputError for a missing folder or, unless ``empty_ok``, one with no images."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"'{folder}' is not a folder of images")
@@ -68,7 +71,7 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
         for p in folder.iterdir()
         if p.is_file() and p.suffix.lower() in _FORMATS and not p.name.startswith(".")
     )
-    if not images:
+    if not images and not empty_ok:
         raise InputError(f"no images in '{folder}' (looked for {', '.join(sorted(_FORMATS))})")
     return images
 
@@ -77,7 +80,8 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image file into an (H, W), (H, W, 2), (H, W, 3) or (H, W, 4) array.
 
     The dtype is the file's own: uint8, uint16 (16-bit PNG/TIFF, read without loss), float32 or
-    float64 (float TIFF or FITS, any range), other integer types as a TIFF or FITS stores them
+    float64 (float TIFF, EXR or FITS, any range: EXR's half floats become float32; its RGB(A),
+    or Y(A), or single channel), other integer types as a TIFF or FITS stores them
     (FITS: the first HDU holding an image, a (C, H, W) cube of up to 4 planes as (H, W, C), rows
     in the file's order, scaled by BSCALE/BZERO; it needs astropy). EXIF orientation is
     applied (not for 16-bit PNG, nor TIFF read by tifffile), palettes become RGB(A), CMYK RGB.
@@ -97,6 +101,8 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
             image = _read_tiff(path)
         elif head.startswith(_FITS_SIGNATURE):
             image = _read_fits(path)
+        elif head.startswith(_EXR_SIGNATURE):
+            image = _read_exr(path)
         elif head.startswith(_PNG_SIGNATURE) and head[24:25] == b"\x10":  # IHDR bit depth 16
             image = _read_png16(path)
         else:
@@ -179,6 +185,30 @@ def _read_fits(path: Path) -> np.ndarray:
     if data.ndim == 3:
         data = np.moveaxis(data, 0, -1)
     return data
+
+
+def _openexr(action: str):
+    """The OpenEXR module, or a one-line error that says how to get it."""
+    try:
+        import OpenEXR
+    except ImportError:
+        raise InputError(f"{action} EXR needs openexr: pip install 'deepprior[render]'") from None
+    return OpenEXR
+
+
+def _read_exr(path: Path) -> np.ndarray:
+    """The first part of an EXR file: its RGB(A) or Y(A) channels, or its only channel."""
+    with open(path, "rb") as f, _openexr("reading").File(f) as exr:
+        channels = {name: c.pixels for name, c in exr.channels().items()}
+    for names in (("RGBA",), ("RGB",), ("Y", "A"), ("Y",)):
+        if all(n in channels for n in names):
+            planes = [channels[n].reshape(*channels[n].shape[:2], -1) for n in names]
+            return np.concatenate(planes, -1).astype(np.float32)
+    if len(channels) == 1:
+        return next(iter(channels.values())).astype(np.float32)
+    raise ImageReadError(
+        f"cannot read '{path}': no RGB or Y channels in this EXR file (it has {', '.join(sorted(channels))})"
+    )
 
 
 def _read_tiff(path: Path) -> np.ndarray:
@@ -329,12 +359,13 @@ def write_image(
 ) -> Path:
     """Write an (H, W), (H, W, 2), (H, W, 3) or (H, W, 4) array; return the path written.
 
-    The format comes from the suffix (.png .jpg .jpeg .tif .tiff .bmp .webp .fits .fit .fts). The
-    array keeps its dtype where the format allows: PNG takes uint8 and uint16, TIFF and FITS any
-    integer type and float (stored as float32, any range; FITS stores (H, W, C) as a (C, H, W)
-    cube). Otherwise it is reduced to uint8: float in [0, 1] silently,
-    float outside [0, 1] clipped with a warning, other integer types with a warning. bool
-    becomes 0/255. JPEG and BMP drop alpha with a warning. `quality` is for JPEG and WebP.
+    The format comes from the suffix (.png .jpg .jpeg .tif .tiff .bmp .webp .fits .fit .fts .exr).
+    The array keeps its dtype where the format allows: PNG takes uint8 and uint16, TIFF and FITS
+    any integer type and float (stored as float32, any range; FITS stores (H, W, C) as a (C, H, W)
+    cube); EXR stores float32, any range (linear HDR), integers mapped to [0, 1]. Otherwise it is
+    reduced to uint8: float in [0, 1] silently, float outside [0, 1] clipped with a warning,
+    other integer types with a warning. bool becomes 0/255. JPEG and BMP drop alpha with a
+    warning. `quality` is for JPEG and WebP.
     Missing parent directories are created; the file is written to a temporary name and
     renamed (`atomic_path`), so it is never left half-written. Raises OutputExistsError if
     `path` exists and `overwrite` is False, InputError for an unknown suffix or a bad array.
@@ -381,8 +412,10 @@ def _storable(image: np.ndarray, fmt: str, path: Path) -> np.ndarray:
     kind = image.dtype.kind
     if image.dtype == bool:
         return image.astype(np.uint8) * np.uint8(255)
-    if kind == "f" and fmt in ("TIFF", "FITS"):
+    if kind == "f" and fmt in ("TIFF", "FITS", "EXR"):
         return image.astype(np.float32)
+    if fmt == "EXR":
+        return to_float(image)[0]
     if kind in "iu" and (
         fmt in ("TIFF", "FITS") or image.dtype == np.uint8 or (fmt == "PNG" and image.dtype == np.uint16)
     ):
@@ -409,6 +442,17 @@ def _encode(f, image: np.ndarray, fmt: str, quality: int) -> None:
         encoded = io.BytesIO()  # astropy does not take a file opened in "xb" mode
         _astropy_fits("writing").PrimaryHDU(np.ascontiguousarray(data)).writeto(encoded)
         f.write(encoded.getvalue())
+    elif fmt == "EXR":
+        names = {1: "Y", 2: "YA", 3: "RGB", 4: "RGBA"}[channels]
+        planes = (
+            {names: image}
+            if channels >= 3
+            else dict(zip(names, np.moveaxis(image.reshape(*image.shape[:2], -1), -1, 0)))
+        )
+        exr = _openexr("writing")
+        header = {"compression": exr.ZIP_COMPRESSION, "type": exr.scanlineimage}
+        with exr.File(header, {k: np.ascontiguousarray(v) for k, v in planes.items()}) as out:
+            out.write(f)
     elif fmt == "TIFF":
         tifffile.imwrite(
             f,

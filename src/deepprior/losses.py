@@ -47,6 +47,19 @@ def poisson(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.mean(prediction - t - t * log_ratio)
 
 
+def relative_l2(prediction: torch.Tensor, target: torch.Tensor, eps: float = 0.01) -> torch.Tensor:
+    """``mean((p − t)² / (p + eps)²)`` with no gradient through the denominator: the Noise2Noise
+    paper's loss for linear HDR renders (Monte Carlo noise). Each pixel's error counts relative
+    to its brightness, so a few very bright outliers (fireflies) do not drown the rest; with the
+    denominator held fixed its minimiser is still the mean of the targets.
+
+    >>> p = torch.tensor([1.0, 10.0])
+    >>> round(float(relative_l2(p, torch.tensor([1.1, 11.0]))), 4)  # both 10 % off: equal terms
+    0.0099
+    """
+    return torch.mean((prediction - target) ** 2 / (prediction.detach().clamp(min=0) + eps) ** 2)
+
+
 LOSSES: dict[str, Loss] = {"l2": l2, "l1": l1, "poisson": poisson}
 
 

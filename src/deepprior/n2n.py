@@ -54,7 +54,7 @@ from .operators import Mask
 from .outputs import check_folder
 from .problem import Problem, Result
 from .runtime import Cost, check_memory, choose_device, flops, keep_freed_memory, training_bytes
-from .trainingdata import TrainingSet, load_bursts, load_chw, load_folder
+from .trainingdata import TrainingSet, load_chw, load_folder, load_pairs
 
 if TYPE_CHECKING:
     from .registry import Method, RunOptions
@@ -108,7 +108,8 @@ class Denoiser:
         passes: int = KNOWN_PASSES,
     ) -> ImageLike:
         """Denoise ``image`` (see ``deepprior.api`` for the accepted layouts); the result has the
-        caller's shape and dtype.
+        caller's shape and dtype (an HDR model's, ``N2NConfig.hdr``: linear values as they are in,
+        float32 out).
 
         known: for a model trained on Bernoulli noise, the (H, W) map of the known pixels
         (nonzero = known): the others are filled in, the known ones kept exactly. The model
@@ -130,7 +131,7 @@ class Denoiser:
         >>> bool(abs(out - 0.5).max() < 0.05)
         True
         """
-        y = CallerImage.of(image)
+        y = CallerImage.of_linear(image) if self.model.hdr else CallerImage.of(image)
         keep = None if known is None else torch.from_numpy(known_pixels(known, y.size))[None, None]
         return y.give_back(
             host_image(
@@ -181,8 +182,9 @@ class Denoiser:
         ensemble: bool = False,
         passes: int = KNOWN_PASSES,
     ) -> torch.Tensor:
-        """(1, C, H, W) float in [0, 1] on any device → the denoised image on ``self.device``,
-        clipped to [0, 1]; ``known``: (1, 1, H, W) {0, 1} (other options as ``denoise``)."""
+        """(1, C, H, W) float in [0, 1] (an HDR model: linear, ≥ 0) on any device → the denoised
+        image on ``self.device``, clipped to [0, 1] (HDR: to ≥ 0); ``known``: (1, 1, H, W) {0, 1}
+        (other options as ``denoise``)."""
         height, width = x.shape[-2:]
         check_memory(
             inference_bytes(self.model, height, width, x.shape[1], window),
@@ -191,7 +193,7 @@ class Denoiser:
         )
         x = x.to(self.device)
         if known is None:
-            return self._pass(x, window, tile, ensemble).clamp(0, 1)
+            return self._pass(x, window, tile, ensemble).clamp(0, None if self.model.hdr else 1)
         if passes < 1:
             raise InputError(f"passes must be at least 1, got {passes}")
         known = known.to(self.device, torch.float32)
@@ -436,7 +438,9 @@ def train(
 
     images:  a folder of clean images, corrupted on the fly by ``noise`` (two independent
              corruptions per crop, or the clean crop as target with ``targets="clean"``);
-    pairs:   or a folder of real noisy pairs (``a_*``/``b_*``) and burst sub-folders;
+    pairs:   or a folder of real noisy pairs (``a_*``/``b_*``) and burst sub-folders (each may
+             hold its clean ``reference.*``: the target with ``targets="clean"``, and the
+             validation's score), e.g. renders (``deepprior.render``) with ``hdr=True``;
     out:     the folder for models, checkpoint and curve (nothing is written without it); one
              that holds files is refused unless ``resume`` continues its training or ``force``
              starts afresh (the earlier run's files are deleted first, so that no stale
@@ -466,10 +470,10 @@ def train(
     if (images is None) == (pairs is None):
         raise InputError("give a folder of clean images (images=) or of noisy pairs (pairs=), not both")
     real_pairs = pairs is not None
-    data = _training_set(pairs if real_pairs else images, real_pairs)
+    data = _training_set(pairs if real_pairs else images, real_pairs, cfg.hdr)
     validation = None
     if val is not None:
-        validation = Validation.build(_training_set(val, real_pairs), cfg)
+        validation = Validation.build(_training_set(val, real_pairs, cfg.hdr), cfg)
     elif holdout:
         validation = Validation.build(data.hold_out(holdout), cfg)
     started_here = _start_distributed()
@@ -498,9 +502,10 @@ def train(
             dist.destroy_process_group()
 
 
-def _training_set(folder: str | os.PathLike, real_pairs: bool) -> TrainingSet:
-    """A folder of clean images, or of noisy pairs and bursts."""
-    return TrainingSet(bursts=load_bursts(folder)) if real_pairs else TrainingSet(images=load_folder(folder))
+def _training_set(folder: str | os.PathLike, real_pairs: bool, linear: bool) -> TrainingSet:
+    """A folder of clean images, or of noisy pairs and bursts (float files as they are if
+    ``linear``)."""
+    return load_pairs(folder, linear) if real_pairs else TrainingSet(images=load_folder(folder, linear))
 
 
 def launched_by_torchrun() -> bool:

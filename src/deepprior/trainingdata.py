@@ -1,11 +1,14 @@
 """Training data for Noise2Noise: clean images to corrupt, or real noisy pairs and bursts.
 
 Images are held in memory as (C, H, W) float32 arrays in [0, 1] (8/16-bit and float files, grey
-or RGB; alpha is dropped). A ``TrainingSet`` draws random square crops with random flips and 90°
-rotations; for bursts, two different frames of one scene at the same place.
+or RGB; alpha is dropped), or with ``linear`` float files as they are (linear HDR: renders). A
+``TrainingSet`` draws random square crops with random flips and 90° rotations; for bursts, two
+different frames of one scene at the same place, or a frame and the scene's reference.
 
-Folder layouts (``load_bursts``): pairs ``a_0001.png`` + ``b_0001.png`` side by side, and/or
-sub-folders that each hold two or more aligned noisy frames of one scene.
+Folder layouts (``load_bursts``, ``load_pairs``): pairs ``a_0001.png`` + ``b_0001.png`` side by
+side, and/or sub-folders that each hold two or more aligned noisy frames of one scene, and
+optionally its clean ``reference.*`` (a mean of many shots, a render with many samples: the
+target of ``targets="clean"`` and the validation's score; never a training input).
 """
 
 from __future__ import annotations
@@ -19,58 +22,90 @@ from .errors import InputError
 from .imageio import list_images, read_image, split_alpha, to_float
 
 
-def load_chw(path: str | os.PathLike) -> np.ndarray:
-    """One image file → (C, H, W) float32 in [0, 1], alpha dropped."""
-    image = to_float(split_alpha(read_image(path))[0])[0]
+def load_chw(path: str | os.PathLike, linear: bool = False) -> np.ndarray:
+    """One image file → (C, H, W) float32 in [0, 1], alpha dropped; with ``linear`` a float
+    file's values are kept as they are (linear HDR, not mapped to [0, 1])."""
+    image = split_alpha(read_image(path))[0]
+    image = image.astype(np.float32) if linear and image.dtype.kind == "f" else to_float(image)[0]
     return image[None] if image.ndim == 2 else np.ascontiguousarray(image.transpose(2, 0, 1))
 
 
-def load_folder(folder: str | os.PathLike) -> list[np.ndarray]:
-    """Every image directly in ``folder`` as (C, H, W) float32."""
-    return [load_chw(p) for p in list_images(folder)]
+def load_folder(folder: str | os.PathLike, linear: bool = False) -> list[np.ndarray]:
+    """Every image directly in ``folder`` as (C, H, W) float32 (``load_chw``)."""
+    return [load_chw(p, linear) for p in list_images(folder)]
 
 
-def load_bursts(folder: str | os.PathLike) -> list[list[np.ndarray]]:
-    """Noisy captures of static scenes: ``a_*``/``b_*`` pairs in ``folder`` and sub-folders of
-    ≥ 2 frames each. Frames of one scene must have the same size."""
+REFERENCE = "reference"  # the stem of a burst sub-folder's clean reference
+
+
+def _scenes(folder: str | os.PathLike) -> list[tuple[list[Path], Path | None]]:
+    """The noisy frames of each scene in ``folder`` and its reference file (or None)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"'{folder}' is not a folder of image pairs or bursts")
-    bursts: list[list[Path]] = []
-    files = list_images(folder) if any(p.is_file() for p in folder.iterdir()) else []
+    scenes: list[tuple[list[Path], Path | None]] = []
+    files = list_images(folder, empty_ok=True)
     firsts = {p.name[2:]: p for p in files if p.name.startswith("a_")}
     seconds = {p.name[2:]: p for p in files if p.name.startswith("b_")}
     unmatched = sorted(set(firsts) ^ set(seconds))
     if unmatched:
         raise InputError(f"in '{folder}', these pairs miss their a_ or b_ file: {', '.join(unmatched[:5])}")
-    bursts += [[firsts[k], seconds[k]] for k in sorted(firsts)]
+    scenes += [([firsts[k], seconds[k]], None) for k in sorted(firsts)]
     for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        frames = list_images(sub)
+        images = list_images(sub)
+        frames = [p for p in images if p.stem != REFERENCE]
         if len(frames) < 2:
-            raise InputError(f"burst '{sub}' needs at least 2 frames, it has {len(frames)}")
-        bursts.append(frames)
-    if not bursts:
+            raise InputError(f"burst '{sub}' needs at least 2 noisy frames, it has {len(frames)}")
+        scenes.append((frames, next((p for p in images if p.stem == REFERENCE), None)))
+    if not scenes:
         raise InputError(f"no pairs (a_NAME + b_NAME) or burst sub-folders in '{folder}'")
-    loaded = []
-    for frames in bursts:
-        images = [load_chw(p) for p in frames]
-        if len({im.shape for im in images}) > 1:
-            sizes = ", ".join(
-                f"{p.name} {im.shape[2]}×{im.shape[1]}×{im.shape[0]}" for p, im in zip(frames, images)
-            )
-            raise InputError(f"the frames of one scene must have the same size and channels: {sizes}")
-        loaded.append(images)
-    return loaded
+    return scenes
+
+
+def _same_size(paths: list[Path], images: list[np.ndarray]) -> list[np.ndarray]:
+    if len({im.shape for im in images}) > 1:
+        sizes = ", ".join(
+            f"{p.name} {im.shape[2]}×{im.shape[1]}×{im.shape[0]}" for p, im in zip(paths, images)
+        )
+        raise InputError(f"the frames of one scene must have the same size and channels: {sizes}")
+    return images
+
+
+def load_bursts(folder: str | os.PathLike, linear: bool = False) -> list[list[np.ndarray]]:
+    """The noisy frames of static scenes: ``a_*``/``b_*`` pairs in ``folder`` and sub-folders of
+    ≥ 2 frames each (a ``reference.*`` there is not a frame). Frames of one scene must have the
+    same size."""
+    return [_same_size(frames, [load_chw(p, linear) for p in frames]) for frames, _ in _scenes(folder)]
+
+
+def load_pairs(folder: str | os.PathLike, linear: bool = False) -> TrainingSet:
+    """A training set of the noisy frames in ``folder`` (``load_bursts``) with the scenes'
+    references where the sub-folders hold one."""
+    scenes = _scenes(folder)
+    bursts, references = [], []
+    for frames, reference in scenes:
+        paths = frames + ([reference] if reference else [])
+        images = _same_size(paths, [load_chw(p, linear) for p in paths])
+        bursts.append(images[: len(frames)])
+        references.append(images[-1] if reference else None)
+    return TrainingSet(bursts=bursts, references=references)
 
 
 class TrainingSet:
     """Random crops from clean ``images`` (to be corrupted by a noise model) or from noisy
-    ``bursts`` (the second frame is the target). Give exactly one of the two."""
+    ``bursts`` (the second frame is the target), with their clean ``references`` (one per burst,
+    or None) if known. Give exactly one of ``images`` and ``bursts``."""
 
-    def __init__(self, images: list[np.ndarray] | None = None, bursts: list[list[np.ndarray]] | None = None):
+    def __init__(
+        self,
+        images: list[np.ndarray] | None = None,
+        bursts: list[list[np.ndarray]] | None = None,
+        references: list[np.ndarray | None] | None = None,
+    ):
         if (images is None) == (bursts is None):
             raise InputError("give either clean images or noisy bursts")
         self.bursts = bursts if bursts is not None else [[im] for im in images]
+        self.references = references if references is not None else [None] * len(self.bursts)
         if not self.bursts:
             raise InputError("the training set is empty")
         channels = {frames[0].shape[0] for frames in self.bursts}
@@ -86,10 +121,15 @@ class TrainingSet:
         """Remove the last ``count`` images (or bursts) from this set and return them as a set."""
         if not 0 < count < len(self):
             raise InputError(f"holdout must leave training images: {count} of {len(self)}")
-        held = TrainingSet(bursts=self.bursts[-count:])
+        held = TrainingSet(bursts=self.bursts[-count:], references=self.references[-count:])
         held.real_pairs = self.real_pairs
-        self.bursts = self.bursts[:-count]
+        self.bursts, self.references = self.bursts[:-count], self.references[:-count]
         return held
+
+    @property
+    def has_references(self) -> bool:
+        """Whether every noisy burst has its clean reference."""
+        return self.real_pairs and all(r is not None for r in self.references)
 
     def smallest_side(self) -> int:
         return min(min(frames[0].shape[1:]) for frames in self.bursts)
@@ -102,18 +142,23 @@ class TrainingSet:
                 f"(the smallest side is {self.smallest_side()} pixels); use a smaller crop"
             )
 
-    def crops(self, n: int, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def crops(
+        self, n: int, size: int, rng: np.random.Generator, reference: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         """``n`` random ``size``² crops, flipped/rotated at random: (N, C, size, size) float32
-        twice. For clean images both are the same crop; for bursts they are two frames."""
+        twice. For clean images both are the same crop; for bursts they are two frames, or with
+        ``reference`` a frame and the reference (``has_references``)."""
         first = np.empty((n, self.channels, size, size), np.float32)
         second = np.empty_like(first)
         for i in range(n):
-            frames = self.bursts[rng.integers(len(self.bursts))]
+            pick = rng.integers(len(self.bursts))
+            frames = self.bursts[pick]
             a, b = rng.choice(len(frames), 2, replace=False) if len(frames) > 1 else (0, 0)
             height, width = frames[a].shape[1:]
             top, left = rng.integers(height - size + 1), rng.integers(width - size + 1)
             k, flip = int(rng.integers(4)), bool(rng.integers(2))
-            for out, frame in ((first, frames[a]), (second, frames[b])):
+            target = self.references[pick] if reference else frames[b]
+            for out, frame in ((first, frames[a]), (second, target)):
                 piece = np.rot90(frame[:, top : top + size, left : left + size], k, axes=(1, 2))
                 out[i] = piece[:, :, ::-1] if flip else piece
         return first, second

@@ -126,8 +126,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--out", type=Path, default=Path("results/bench") / name)
         add_force(p)
     from .n2n import add_parser as add_n2n
+    from .render import add_parser as add_render
 
     add_n2n(suites)
+    add_render(suites)
     p = suites.add_parser(
         "speed",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -151,6 +153,10 @@ def run(args: argparse.Namespace) -> int:
         from .n2n import run as run_n2n
 
         return run_n2n(args)
+    if args.suite == "render":
+        from .render import run as run_render
+
+        return run_render(args)
     return _speed(args) if args.suite == "speed" else _quality(args)
 
 

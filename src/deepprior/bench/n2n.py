@@ -46,25 +46,13 @@ def add_parser(suites: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--data", type=Path, help="folder holding Train400/ and Set12/ (default: shared/data)")
     p.add_argument("--sigma", type=float, default=25.0, help="test σ on the 0–255 scale (default 25)")
-    p.add_argument("--targets", default="noisy,clean", help="which trainings to run (default noisy,clean)")
-    p.add_argument("--baselines", default="nlm,bm3d", help="classical denoisers to score (default nlm,bm3d)")
-    defaults = N2NConfig()
-    for name in ("iters", "width", "depth", "batch", "crop", "lr"):
-        value = getattr(defaults, name)
-        p.add_argument(f"--{name}", type=type(value), default=value, help=f"default {value:g}")
-    p.add_argument("--holdout", type=int, default=8, help="Train400 images held out for validation")
+    add_training_options(p, "Train400 images")
     p.add_argument("--limit", type=int, help="score only the first N Set12 images (not the full protocol)")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--parallel",
         action="store_true",
         help="train the targets at once, one process each, sharing the cores equally (on 2 cores "
         "this was slower: 0.88 s a step per process against 0.31 s with both cores in turn)",
-    )
-    p.add_argument(
-        "--eval-only",
-        action="store_true",
-        help="score the models already trained in OUT (same settings) without training again",
     )
     p.add_argument(
         "--ship", type=Path, help="also copy the noisy-target model (last step) here, weights in float16"
@@ -74,8 +62,31 @@ def add_parser(suites: argparse._SubParsersAction) -> None:
     add_force(p)
 
 
-def run(args: argparse.Namespace) -> int:
-    root = data_root(args.data)
+# The options of a training that ``add_training_options`` adds, passed on to ``n2n.train``.
+SETTINGS = ("holdout", "iters", "width", "depth", "batch", "crop", "lr", "seed")
+
+
+def add_training_options(p: argparse.ArgumentParser, held_out: str) -> None:
+    """The options of a suite that trains with noisy and with clean targets and scores baselines:
+    --targets, --baselines, the U-Net's and the training's settings (``SETTINGS``), --eval-only."""
+    p.add_argument("--targets", default="noisy,clean", help="which trainings to run (default noisy,clean)")
+    p.add_argument("--baselines", default="nlm,bm3d", help="classical denoisers to score (default nlm,bm3d)")
+    defaults = N2NConfig()
+    for name in ("iters", "width", "depth", "batch", "crop", "lr"):
+        value = getattr(defaults, name)
+        p.add_argument(f"--{name}", type=type(value), default=value, help=f"default {value:g}")
+    p.add_argument("--holdout", type=int, default=8, help=f"{held_out} held out for validation (default 8)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--eval-only",
+        action="store_true",
+        help="score the models already trained in OUT (same settings) without training again",
+    )
+
+
+def chosen(args: argparse.Namespace) -> tuple[list[str], list[str], dict[str, Any]]:
+    """The targets and baselines asked for (bm3d dropped, with a line, when not installed) and the
+    training settings."""
     targets = [t for t in args.targets.split(",") if t]
     baselines = [b for b in args.baselines.split(",") if b]
     if set(targets) - {"noisy", "clean"} or set(baselines) - set(BASELINES):
@@ -85,27 +96,17 @@ def run(args: argparse.Namespace) -> int:
             "bench: bm3d is not installed (pip install 'deepprior[bench]'; non-commercial licence): skipped"
         )
         baselines.remove("bm3d")
+    return targets, baselines, {name: getattr(args, name) for name in SETTINGS}
+
+
+def run(args: argparse.Namespace) -> int:
+    root = data_root(args.data)
+    targets, baselines, settings = chosen(args)
     noise = f"gaussian:{args.sigma:g}"
     test = n2n.noisy_test_set(root / "Set12", noise, seed=args.seed)[: args.limit]
-    settings = dict(
-        holdout=args.holdout,
-        iters=args.iters,
-        width=args.width,
-        depth=args.depth,
-        batch=args.batch,
-        crop=args.crop,
-        lr=args.lr,
-        seed=args.seed,
-    )
-    jobs = [(root / "Train400", args.out / f"{t}_targets", t, settings) for t in targets]
-    if args.eval_only:
-        timings = [_timing(folder) for _, folder, _, _ in jobs]
-    elif args.parallel and len(jobs) > 1:
-        threads = max(1, (os.cpu_count() or 1) // len(jobs))
-        with ProcessPoolExecutor(len(jobs), mp_context=multiprocessing.get_context("spawn")) as pool:
-            timings = list(pool.map(_train, jobs, [threads] * len(jobs)))
-    else:
-        timings = [_train(job) for job in jobs]
+    source = {"images": root / "Train400", "noise": "gaussian:0-50"}
+    jobs = [(source, args.out / f"{t}_targets", t, settings) for t in targets]
+    timings = train_all(jobs, eval_only=args.eval_only, parallel=args.parallel)
     scores: dict[str, dict[str, Any]] = {}
     for (_, folder, target, _), (wall, cpu) in zip(jobs, timings):
         for which in ("best", "last"):  # best: the highest validation PSNR on the held-out images
@@ -157,17 +158,33 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train(job: tuple[Path, Path, str, dict[str, Any]], threads: int | None = None) -> tuple[float, float]:
+Job = tuple[dict[str, Any], Path, str, dict[str, Any]]  # (data and noise, folder, targets, settings)
+
+
+def train_all(
+    jobs: list[Job], *, eval_only: bool = False, parallel: bool = False
+) -> list[tuple[float, float]]:
+    """Train each job's model (in turn, or at once with ``parallel``), or with ``eval_only`` read
+    the timings of the trainings already in their folders; (wall, CPU) seconds of each."""
+    if eval_only:
+        return [_timing(folder) for _, folder, _, _ in jobs]
+    if parallel and len(jobs) > 1:
+        threads = max(1, (os.cpu_count() or 1) // len(jobs))
+        with ProcessPoolExecutor(len(jobs), mp_context=multiprocessing.get_context("spawn")) as pool:
+            return list(pool.map(_train, jobs, [threads] * len(jobs)))
+    return [_train(job) for job in jobs]
+
+
+def _train(job: Job, threads: int | None = None) -> tuple[float, float]:
     """Train one model into its folder; returns (wall, CPU) seconds of the training."""
-    images, folder, target, settings = job
+    source, folder, target, settings = job
     if threads:
         torch.set_num_threads(threads)
     wall, cpu = time.perf_counter(), time.process_time()
     n2n.train(
-        images,
+        **source,
         out=folder,
         force=True,  # the bench's own folder under --out, checked before the run
-        noise="gaussian:0-50",
         targets=target,
         device="cpu",
         progress=False if threads else None,

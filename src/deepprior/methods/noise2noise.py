@@ -4,8 +4,10 @@ The network (``nets.unet``) maps one noisy view of a scene to another, independe
 one. The loss decides which statistic of the target it learns: L2 the mean (zero-mean noise),
 L2 masked to the target's known pixels (Bernoulli dropout), L1 the median (text overlays), and
 an annealed ``(|d| + 1e-8)^γ``, γ from 2 to 0, the mode (random-valued impulses); for MRI,
-L2 in k-space on the frequencies the target's spectrum sampled (``kspace.kspace_l2``). With
-``targets="clean"`` the same training runs against the clean image: the baseline it matches.
+L2 in k-space on the frequencies the target's spectrum sampled (``kspace.kspace_l2``); for
+linear HDR renders (``hdr``), the relative L2 (``losses.relative_l2``) on linear values, the
+network seeing its input tone-mapped. With ``targets="clean"`` the same training runs against
+the clean image (or a real pair's reference): the baseline it matches.
 
 ``N2NTraining`` is one training run (a ``StepLoop``: progress, checkpoints and Ctrl-C come from
 callbacks); ``N2NModel`` is a trained network with its description, saved as one file. A model
@@ -30,11 +32,11 @@ import torch
 import torch.distributed as dist
 
 from .. import nets
-from ..colour import opponent_channels
+from ..colour import opponent_channels, tone_map
 from ..errors import InputError
 from ..imageio import atomic_path
 from ..kspace import kspace_l2
-from ..losses import annealed_l0, l1, l2, masked_l2
+from ..losses import annealed_l0, l1, l2, masked_l2, relative_l2
 from ..metrics import psnr_tensor
 from ..noise import NoiseModel, parse_noise
 from ..runtime import training_bytes
@@ -43,7 +45,7 @@ from .loop import StepLoop
 from .tiles import tiled, windowed
 
 MODEL_FORMAT = "deepprior.n2n"
-TRAINING_LOSSES = ("auto", "l2", "masked_l2", "l1", "l0", "kspace")
+TRAINING_LOSSES = ("auto", "l2", "masked_l2", "l1", "l0", "kspace", "hdr")
 
 
 @dataclass
@@ -52,9 +54,13 @@ class N2NConfig:
 
     noise:     the synthetic noise (``noise.parse_noise``: ``gaussian:0-50``, ``text``, …); with
                real pairs it only names the default loss and the validation noise.
-    targets:   ``noisy`` (Noise2Noise) or ``clean`` (the supervised baseline; synthetic only).
-    loss:      ``auto`` (the one the noise calls for), ``l2``, ``masked_l2``, ``l1``, ``l0`` or
-               ``kspace``.
+    targets:   ``noisy`` (Noise2Noise) or ``clean`` (the supervised baseline: synthetic noise, or
+               real pairs whose scenes have a reference).
+    loss:      ``auto`` (the one the noise calls for; ``hdr`` with ``hdr``), ``l2``,
+               ``masked_l2``, ``l1``, ``l0``, ``kspace`` or ``hdr`` (``losses.relative_l2``).
+    hdr:       linear HDR data (Monte Carlo renders): float files read as they are, the network
+               sees its input through ``colour.tone_map`` and outputs linear values (≥ 0, not
+               clipped to 1), validation scores PSNR on tone-mapped values.
     width, depth: the U-Net's encoder channels and number of 2× poolings (paper: 48, 5; the
                default 32 steps 3× faster on a CPU: see ``deepprior bench n2n`` in the README).
     crop, batch:  random crops per step and their side.
@@ -80,6 +86,7 @@ class N2NConfig:
     seed: int = 0
     init: str = ""
     opponent: bool = False
+    hdr: bool = False
 
     def __post_init__(self) -> None:
         parse_noise(self.noise)
@@ -106,7 +113,9 @@ class N2NConfig:
 
     @property
     def loss_name(self) -> str:
-        return self.noise_model.loss if self.loss == "auto" else self.loss
+        if self.loss == "auto":
+            return "hdr" if self.hdr else self.noise_model.loss
+        return self.loss
 
 
 def learning_rate(config: N2NConfig, iteration: int) -> float:
@@ -130,6 +139,8 @@ def training_loss(
         return l1(prediction, target)
     if name == "kspace":
         return kspace_l2(prediction, target, known)
+    if name == "hdr":
+        return relative_l2(prediction, target)
     return annealed_l0(prediction, target, 2.0 * (1.0 - progress))
 
 
@@ -146,11 +157,14 @@ class Validation:
     @classmethod
     def build(cls, data: TrainingSet, config: N2NConfig) -> Validation:
         """Each image corrupted at the noise's test level (seeded), or the first two frames of
-        each burst; each (1, C, H, W), or with ``opponent`` each of its channels as (1, 1, H, W)."""
+        each burst (clean: the bursts' references, if every one has one); each (1, C, H, W), or
+        with ``opponent`` each of its channels as (1, 1, H, W)."""
         noise = config.noise_model.at(config.noise_model.test)
         inputs, targets, known, clean = [], [], [], []
-        for i, frames in enumerate(data.bursts):
+        for i, (frames, reference) in enumerate(zip(data.bursts, data.references)):
             sharp = None if data.real_pairs else frames[0][None]
+            if data.has_references:
+                sharp = reference[None]
             if data.real_pairs:
                 noisy, target = frames[0][None], frames[1][None]
                 mask = np.ones_like(noisy[:, :1])
@@ -191,8 +205,11 @@ class N2NTraining(StepLoop):
         validation: Validation | None = None,
         device: str | torch.device = "cpu",
     ):
-        if data.real_pairs and config.targets == "clean":
-            raise InputError("clean targets need clean images (--images), not real noisy pairs")
+        if data.real_pairs and config.targets == "clean" and not data.has_references:
+            raise InputError(
+                "clean targets need clean images (--images), or pairs whose every scene folder "
+                "holds its reference.* image"
+            )
         if config.opponent and data.channels != 3:
             raise InputError("training on opponent channels needs RGB images")
         data.check_crop(config.crop)
@@ -239,7 +256,8 @@ class N2NTraining(StepLoop):
         drawn from a generator seeded by (seed, rank, iteration): a resumed run sees the same."""
         cfg = self.config
         rng = np.random.default_rng([cfg.seed, self.rank, iteration])
-        first, second = self.data.crops(cfg.batch, cfg.crop, rng)
+        references = self.data.real_pairs and cfg.targets == "clean"
+        first, second = self.data.crops(cfg.batch, cfg.crop, rng, reference=references)
         known = np.ones((cfg.batch, 1, cfg.crop, cfg.crop), np.float32)
         if not self.data.real_pairs:
             levels = self.noise.levels(cfg.batch, rng)
@@ -283,7 +301,9 @@ class N2NTraining(StepLoop):
             out = model.denoise_tensor(x.to(self.device))
             losses.append(float(training_loss(name, out, target.to(self.device), known.to(self.device), 1.0)))
             if val.clean is not None:
-                scores.append(float(psnr_tensor(out.clamp(0, 1), val.clean[i].to(self.device))))
+                scores.append(
+                    float(psnr_tensor(*displayed(self.config.hdr, out, val.clean[i].to(self.device))))
+                )
         loss = float(np.mean(losses))
         self.history["val_loss"].append([self.iteration, loss])
         if scores:
@@ -323,8 +343,32 @@ class N2NTraining(StepLoop):
         return self.export()
 
 
+def displayed(hdr: bool, *images: torch.Tensor) -> list[torch.Tensor]:
+    """Images as they are shown and scored: clipped to [0, 1], or tone-mapped if ``hdr``."""
+    return [tone_map(x) if hdr else x.clamp(0, 1) for x in images]
+
+
+class ToneMappedInput(torch.nn.Module):
+    """``net`` seeing linear HDR input through ``colour.tone_map`` (bounded, so that fireflies do
+    not saturate its first layers); its output stays linear."""
+
+    def __init__(self, net: torch.nn.Module):
+        super().__init__()
+        self.net, self.multiple = net, net.multiple
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(tone_map(x))
+
+
+def network(info: dict[str, Any]) -> torch.nn.Module:
+    """The untrained network a model's ``info`` (``N2NTraining.describe``) describes."""
+    net = nets.build(info["arch"], info["channels"], info["channels"], info["net"])
+    return ToneMappedInput(net) if info.get("config", {}).get("hdr") else net
+
+
 def _unet(channels: int, config: N2NConfig) -> torch.nn.Module:
-    return nets.build("unet", channels, channels, {"width": config.width, "depth": config.depth})
+    net = {"width": config.width, "depth": config.depth}
+    return network({"arch": "unet", "channels": channels, "net": net, "config": dataclasses.asdict(config)})
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -364,6 +408,11 @@ class N2NModel:
     def channels(self) -> int:
         return int(self.info["channels"])
 
+    @property
+    def hdr(self) -> bool:
+        """Whether the model denoises linear HDR images (``N2NConfig.hdr``)."""
+        return bool(self.info.get("config", {}).get("hdr"))
+
     def save(self, path: str | os.PathLike, half: bool = False) -> None:
         """Write atomically; ``half`` stores the weights as float16 (half the size)."""
         weights = {
@@ -386,7 +435,7 @@ class N2NModel:
         if not isinstance(blob, dict) or blob.get("format") != MODEL_FORMAT:
             raise InputError(f"'{path}' is not a deepprior Noise2Noise model file")
         info = blob["info"]
-        net = nets.build(info["arch"], info["channels"], info["channels"], info["net"])
+        net = network(info)
         try:
             net.load_state_dict(
                 {k: v.float() if v.is_floating_point() else v for k, v in blob["weights"].items()}
