@@ -10,7 +10,7 @@ from skimage.transform import resize
 import deepprior as dp
 from deepprior import kspace
 from deepprior.errors import InputError
-from deepprior.methods.noise2noise import N2NConfig, N2NTraining
+from deepprior.methods.noise2noise import N2NConfig, N2NModel, N2NTraining
 from deepprior.metrics import psnr
 from deepprior.noise import parse_noise
 from deepprior.trainingdata import TrainingSet
@@ -140,3 +140,18 @@ def test_the_command_line_simulates_a_scan_and_reconstructs_it(tmp_path, capsys)
     assert cli.main(args) == 2  # the output exists
     assert cli.main(["mri", "reconstruct", str(slice_png), "-o", str(tmp_path / "x.tif")]) == 2
     assert "not a scan file" in capsys.readouterr().err
+
+
+def test_evaluating_an_mri_model_puts_the_measured_frequencies_back(tmp_path):
+    class Blank(torch.nn.Module):  # a "model" that sees nothing: only the data are left
+        multiple = 1
+
+        def forward(self, x):
+            return x * 0
+
+    dp.write_image(tmp_path / "slice.tif", phantom().astype(np.float32))
+    test = dp.n2n.noisy_test_set(tmp_path, "kspace:4")
+    assert test[0].sampled is not None and kspace.acceleration(test[0].sampled) > 3
+    blank = dp.n2n.Denoiser(N2NModel(Blank(), {"channels": 1}), "cpu")
+    row = dp.n2n.evaluate(blank, test, window=0)["images"][0]
+    assert row["psnr"] == pytest.approx(row["noisy_psnr"], abs=1e-4)  # zero-filled: the data alone
