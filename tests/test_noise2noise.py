@@ -23,7 +23,7 @@ from deepprior.methods.noise2noise import (
 from deepprior.methods.tiles import windowed
 from deepprior.nets.unet import UNet, UNetConfig
 from deepprior.noise import add_gaussian, parse_noise
-from deepprior.trainingdata import TrainingSet, load_bursts
+from deepprior.trainingdata import TrainingSet, load_pairs
 
 TINY = dict(width=8, depth=2, crop=16, batch=4, val_every=5, lr=1e-3)
 
@@ -230,9 +230,9 @@ def test_real_pairs_and_bursts_are_read_and_sampled(tmp_path):
     dp.write_image(root / "b_1.png", noisy())
     for i in range(3):  # 16-bit frames are read without loss
         dp.write_image(root / "burst" / f"{i}.png", noisy().astype(np.uint16) * 257)
-    bursts = load_bursts(root)
-    assert [len(b) for b in bursts] == [2, 3]
-    first, second = TrainingSet(bursts=bursts).crops(8, 16, rng)
+    data = load_pairs(root)
+    assert [len(b) for b in data.bursts] == [2, 3] and not data.has_references
+    first, second = data.crops(8, 16, rng)
     assert first.shape == second.shape == (8, 1, 16, 16) and not np.array_equal(first, second)
     model = dp.n2n.train(pairs=root, out=tmp_path / "m", iters=3, progress=False, **TINY)
     assert model.info["real_pairs"]
@@ -422,7 +422,7 @@ def test_bad_training_input_gets_clear_errors(folder, tmp_path):
         dp.n2n.train(pairs=pairs, iters=1, targets="clean", **TINY)
     with pytest.raises(InputError, match="a_ or b_"):
         dp.write_image(pairs / "a_2.png", scene(40))
-        load_bursts(pairs)
+        load_pairs(pairs)
 
 
 def test_model_files_from_elsewhere_are_refused(tmp_path):

@@ -5,7 +5,7 @@ or RGB; alpha is dropped), or with ``linear`` float files as they are (linear HD
 ``TrainingSet`` draws random square crops with random flips and 90° rotations; for bursts, two
 different frames of one scene at the same place, or a frame and the scene's reference.
 
-Folder layouts (``load_bursts``, ``load_pairs``): pairs ``a_0001.png`` + ``b_0001.png`` side by
+Folder layouts (``load_pairs``): pairs ``a_0001.png`` + ``b_0001.png`` side by
 side, and/or sub-folders that each hold two or more aligned noisy frames of one scene, and
 optionally its clean ``reference.*`` (a mean of many shots, a render with many samples: the
 target of ``targets="clean"`` and the validation's score; never a training input).
@@ -71,16 +71,10 @@ def _same_size(paths: list[Path], images: list[np.ndarray]) -> list[np.ndarray]:
     return images
 
 
-def load_bursts(folder: str | os.PathLike, linear: bool = False) -> list[list[np.ndarray]]:
-    """The noisy frames of static scenes: ``a_*``/``b_*`` pairs in ``folder`` and sub-folders of
-    ≥ 2 frames each (a ``reference.*`` there is not a frame). Frames of one scene must have the
-    same size."""
-    return [_same_size(frames, [load_chw(p, linear) for p in frames]) for frames, _ in _scenes(folder)]
-
-
 def load_pairs(folder: str | os.PathLike, linear: bool = False) -> TrainingSet:
-    """A training set of the noisy frames in ``folder`` (``load_bursts``) with the scenes'
-    references where the sub-folders hold one."""
+    """A training set of the noisy frames of static scenes in ``folder``: ``a_*``/``b_*`` pairs and
+    sub-folders of ≥ 2 frames each, with a sub-folder's ``reference.*`` as its scene's reference
+    (not a frame). The images of one scene must have the same size."""
     scenes = _scenes(folder)
     bursts, references = [], []
     for frames, reference in scenes:
