@@ -47,7 +47,7 @@ def add_parser(suites: argparse._SubParsersAction) -> None:
         epilog="examples:\n"
         "  deepprior render-data --out renders/train --scenes 96\n"
         "  deepprior render-data --out renders/test --scenes 12 --seed 1 --reference-spp 2048\n"
-        "  deepprior bench render --train renders/train --test renders/test   # the README table",
+        "  deepprior bench render --train renders/train --test renders/test --iters 3000  # the README table",
     )
     p.add_argument("--train", type=Path, required=True, help="render-data folder to train on")
     p.add_argument("--test", type=Path, required=True, help="render-data folder of held-out scenes")
