@@ -1,4 +1,5 @@
-"""Zero-Shot Noise2Noise: the pair downsampler, exact tiling, the ensemble, a real denoising run."""
+"""Zero-Shot Noise2Noise: the pair downsampler, exact tiling, the ensemble, a real denoising run,
+pixel-shuffle downsampling for correlated noise."""
 
 import numpy as np
 import pytest
@@ -10,7 +11,14 @@ from deepprior import nets
 from deepprior.errors import InputError
 from deepprior.methods.ensemble import dihedral, undo_dihedral
 from deepprior.methods.tiles import tiled
-from deepprior.methods.zeroshot import ZSN2NConfig, ZSN2NFit, pair_downsample, zs_n2n_loss
+from deepprior.methods.zeroshot import (
+    ZSN2NConfig,
+    ZSN2NFit,
+    pair_downsample,
+    shuffle_down,
+    shuffle_up,
+    zs_n2n_loss,
+)
 from deepprior.operators import Downsample
 from deepprior.problem import Problem
 from deepprior.registry import solve
@@ -40,6 +48,53 @@ def test_the_two_views_have_independent_noise_of_half_the_variance():
     a, b = pair_downsample(noise)
     assert abs(a.var().item() - 0.5) < 0.02 and abs(b.var().item() - 0.5) < 0.02
     assert abs(torch.corrcoef(torch.stack([a.flatten(), b.flatten()]))[0, 1].item()) < 0.01
+
+
+def correlated_noise(shape, std, seed=0) -> torch.Tensor:
+    """Noise correlated over 3×3 pixels (a 3×3 box filter of white noise), of about ``std``."""
+    white = torch.randn(*shape[:2], shape[2] + 2, shape[3] + 2, generator=torch.Generator().manual_seed(seed))
+    return F.avg_pool2d(white, 3, stride=1) * 3 * std
+
+
+def test_pixel_shuffle_sub_images_put_back_give_the_image_for_any_size():
+    x = torch.rand(1, 3, 13, 10)
+    for stride in (1, 2, 3, 4):
+        views = shuffle_down(x, stride)
+        assert views.shape == (stride**2, 3, -(-13 // stride), -(-10 // stride))
+        torch.testing.assert_close(shuffle_up(views, stride, (13, 10)), x, rtol=0, atol=0)
+    torch.testing.assert_close(shuffle_down(x, 3)[4, :, :4, :3], x[0, :, 1::3, 1::3])
+
+
+def test_the_sub_images_of_correlated_noise_are_nearly_white():
+    noise = correlated_noise((1, 1, 600, 600), 1.0)
+
+    def neighbour_correlation(image: torch.Tensor) -> float:
+        pairs = torch.stack([image[..., :, :-1].flatten(), image[..., :, 1:].flatten()])
+        return torch.corrcoef(pairs)[0, 1].item()
+
+    assert neighbour_correlation(noise) > 0.6
+    assert abs(neighbour_correlation(shuffle_down(noise, 3))) < 0.02
+
+
+def test_pixel_shuffle_lets_zero_shot_remove_correlated_noise_that_it_otherwise_keeps():
+    clean, _ = smooth_image()
+    noisy = clean + correlated_noise(clean.shape, 0.067)
+    before = dp.psnr(noisy[0].permute(1, 2, 0).clamp(0, 1).numpy(), clean[0].permute(1, 2, 0).numpy())
+    after = {}
+    for stride in (1, 3):
+        config = ZSN2NConfig(width=16, iters=300, lr=1e-2, crop=16, batch=4, shuffle=stride)
+        after[stride] = dp.psnr(solve(Problem(y=noisy), config).image, clean[0].permute(1, 2, 0).numpy())
+    assert after[1] < before + 1 and after[3] > before + 3, (before, after)
+
+
+def test_the_camera_noise_preset_is_the_fast_one_on_3x3_sub_images():
+    pd, fast = (dp.get_preset("denoise", name, method="zs-n2n") for name in ("pd", "fast"))
+    assert pd.shuffle == 3 and fast.shuffle == 1 and pd.iters == fast.iters
+    assert dp.denoise(torch.rand(3, 24, 24), method="zs-n2n", preset="pd", iters=2).shape == (3, 24, 24)
+    with pytest.raises(InputError, match="shuffle"):
+        ZSN2NConfig(shuffle=0)
+    with pytest.raises(InputError, match="sub-images"):
+        dp.denoise(np.zeros((9, 9)), method="zs-n2n", preset="pd")
 
 
 def test_the_loss_is_zero_for_a_net_that_predicts_no_noise_on_a_constant_image():

@@ -137,7 +137,8 @@ def add_run_options(g: argparse._ActionsContainer) -> None:
         "--preset",
         choices=tuple(presets),
         help="fast (default): the laptop-CPU setting; paper: the published settings of the method; "
-        "decoder: DIP with a Deep Decoder, denoising only "
+        "decoder: DIP with a Deep Decoder, denoising only; pd (with --method zs-n2n): zero-shot "
+        "Noise2Noise on the 3×3 pixel-shuffled sub-images, for a camera's correlated noise "
         "(for denoise, a preset without --method means DIP)",
     )
     g.add_argument("--iters", type=positive(int), help="number of steps (default: the preset's)")

@@ -456,9 +456,13 @@ def _builtin() -> None:
             fit,
             iterative | {"ensemble"},
             zeroshot.ZSN2NConfig,
-            {"fast": _fixed(presets.ZS_N2N["fast"]), "paper": _fixed(presets.ZS_N2N["paper"])},
+            {name: _fixed(values) for name, values in presets.ZS_N2N.items()},
             cost=fit_cost,
-            variants={"zs-n2n": {"preset": "fast"}, "zs-n2n-paper": {"preset": "paper"}},
+            variants={
+                "zs-n2n": {"preset": "fast"},
+                "zs-n2n-paper": {"preset": "paper"},
+                "pd-zs-n2n": {"preset": "pd"},
+            },
         )
     )
     register(

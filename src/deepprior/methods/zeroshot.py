@@ -9,6 +9,11 @@ Training on the whole image costs about 78 GFLOP per step at 768×512; ``crop``/
 random crops instead, ``augment`` flips and rotates them, and ``ensemble`` averages the 8
 flips/rotations at inference. Inference runs in tiles (exact: the net sees 2 pixels around each
 output pixel), so any image size fits in memory.
+
+``shuffle`` > 1 is pixel-shuffle downsampling (Zhou et al., ECCV-W 2020) in front of it, for a
+camera's correlated noise: the image's ``shuffle``² sub-images ``y[i::s, j::s]``, whose noise is
+nearly white when neighbouring pixels' noise correlates over fewer than ``s`` pixels, are trained
+on and denoised as one batch, then put back in place.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ class ZSN2NConfig:
     augment:   give each crop a random flip / 90° rotation.
     ensemble:  average the outputs of the 8 flips/rotations at inference (8× its cost).
     tile:      inference tile side (memory and cache use only; the result does not depend on it).
+    shuffle:   pixel-shuffle downsampling stride (1: none); see the module's docstring.
     """
 
     width: int = 48
@@ -49,11 +55,12 @@ class ZSN2NConfig:
     augment: bool = False
     ensemble: bool = False
     tile: int = 256
+    shuffle: int = 1
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.iters < 1 or self.batch < 1 or self.width < 1 or self.tile < 8:
-            raise InputError("iters, batch and width must be positive and tile at least 8")
+        if self.iters < 1 or self.batch < 1 or self.width < 1 or self.tile < 8 or self.shuffle < 1:
+            raise InputError("iters, batch, width and shuffle must be positive and tile at least 8")
         if self.crop < 0 or self.crop % 2:
             raise InputError(f"crop must be 0 or an even number of pixels, got {self.crop}")
 
@@ -67,6 +74,26 @@ def pair_downsample(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     anti = (x[..., 0::2, 1::2] + x[..., 1::2, 0::2]) * 0.5
     main = (x[..., 0::2, 0::2] + x[..., 1::2, 1::2]) * 0.5
     return anti, main
+
+
+def shuffle_down(x: torch.Tensor, stride: int) -> torch.Tensor:
+    """(1, C, H, W) → (stride², C, ⌈H/stride⌉, ⌈W/stride⌉): the sub-images ``x[i::s, j::s]`` in
+    row-major order of (i, j), the image first padded by reflection to a multiple of ``stride``.
+
+    >>> shuffle_down(torch.arange(16.0).reshape(1, 1, 4, 4), 2)[1, 0]
+    tensor([[ 1.,  3.],
+            [ 9., 11.]])
+    """
+    height, width = x.shape[-2:]
+    pad = (0, -width % stride, 0, -height % stride)
+    x = F.pad(x, pad, mode="reflect") if any(pad) else x
+    return F.pixel_unshuffle(x, stride).unflatten(1, (x.shape[1], stride * stride)).transpose(0, 2).squeeze(2)
+
+
+def shuffle_up(views: torch.Tensor, stride: int, size: tuple[int, int]) -> torch.Tensor:
+    """The inverse of ``shuffle_down``: (stride², C, h, w) → (1, C, H, W) for ``size`` (H, W)."""
+    whole = F.pixel_shuffle(views.unsqueeze(0).transpose(1, 2).flatten(1, 2), stride)
+    return whole[..., : size[0], : size[1]]
 
 
 def zs_n2n_loss(net: Callable[[torch.Tensor], torch.Tensor], y: torch.Tensor) -> torch.Tensor:
@@ -92,23 +119,32 @@ class ZSN2NFit(NetFit):
         self.crop = self._crop(problem, config)
         height, width = problem.size
         super().__init__(problem, config, device, f"a {width}×{height} zero-shot Noise2Noise fit")
+        self.views = shuffle_down(self.y, config.shuffle) if config.shuffle > 1 else self.y
 
     @staticmethod
-    def _crop(problem: Problem, config: ZSN2NConfig) -> int:
+    def _view_size(problem: Problem, config: ZSN2NConfig) -> tuple[int, int]:
+        """(h, w) of the images the net trains on: the whole image's, or its sub-images'."""
+        return tuple(-(-side // config.shuffle) for side in problem.size)
+
+    @classmethod
+    def _crop(cls, problem: Problem, config: ZSN2NConfig) -> int:
         """The side of the training crops (0: the whole image); refuses what it cannot denoise."""
         if not isinstance(problem.operator, Identity):
             raise InputError("zero-shot Noise2Noise only denoises (the operator must be the identity)")
-        height, width = problem.size
+        height, width = cls._view_size(problem, config)
         if min(height, width) < 4:
             raise InputError(
-                f"zero-shot Noise2Noise needs an image of at least 4×4 pixels, got {width}×{height}"
+                f"zero-shot Noise2Noise needs an image (or, with shuffle {config.shuffle}, sub-images) "
+                f"of at least 4×4 pixels, got {problem.size[1]}×{problem.size[0]}"
             )
         return min(config.crop, height // 2 * 2, width // 2 * 2)
 
     @classmethod
     def training_shape(cls, problem: Problem, config: ZSN2NConfig) -> tuple[int, int, int, int]:
         crop = cls._crop(problem, config)
-        return (config.batch, problem.channels, crop, crop) if crop else tuple(problem.y.shape)
+        if crop:
+            return (config.batch, problem.channels, crop, crop)
+        return (config.shuffle**2, problem.channels, *cls._view_size(problem, config))
 
     @staticmethod
     def make_net(problem: Problem, config: ZSN2NConfig) -> torch.nn.Module:
@@ -127,15 +163,17 @@ class ZSN2NFit(NetFit):
         return self.config.lr * 0.5 ** (3 * self.iteration // self.config.iters)  # the paper's step decay
 
     def _batch(self) -> torch.Tensor:
-        """The step's training images: the whole image, or random crops at even offsets."""
+        """The step's training images: the whole image (or all its sub-images), or random crops
+        at even offsets (each of a random sub-image)."""
         if not self.crop:
-            return self.y
-        c, (height, width) = self.crop, self.y.shape[-2:]
+            return self.views
+        c, (height, width) = self.crop, self.views.shape[-2:]
         draws = torch.randint(0, 1 << 30, (self.config.batch, 3), generator=self.generator).tolist()
         crops = []
         for top, left, k in draws:
+            view = self.views[k // 8 % len(self.views)][None] if self.config.shuffle > 1 else self.views
             top, left = top % ((height - c) // 2 + 1) * 2, left % ((width - c) // 2 + 1) * 2
-            piece = self.y[..., top : top + c, left : left + c]
+            piece = view[..., top : top + c, left : left + c]
             crops.append(dihedral(piece, k % 8) if self.config.augment else piece)
         return torch.cat(crops)
 
@@ -144,7 +182,15 @@ class ZSN2NFit(NetFit):
 
     @torch.no_grad()
     def denoise(self, y: torch.Tensor) -> torch.Tensor:
-        """(1, C, H, W) noisy → denoised, clipped to [0, 1] (with the flip/rotation ensemble if set)."""
+        """(1, C, H, W) noisy → denoised, clipped to [0, 1] (with the flip/rotation ensemble if set;
+        sub-image by sub-image with ``shuffle``)."""
+        stride = self.config.shuffle
+        if stride > 1:
+            return shuffle_up(self._denoise(shuffle_down(y, stride)), stride, y.shape[-2:])
+        return self._denoise(y)
+
+    def _denoise(self, y: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) → the net's denoised images, clipped to [0, 1]."""
 
         def one(piece: torch.Tensor) -> torch.Tensor:
             def residual(view: torch.Tensor) -> torch.Tensor:
