@@ -10,13 +10,12 @@ import deepprior as dp
 from deepprior import nets
 from deepprior.errors import InputError
 from deepprior.methods.ensemble import dihedral, undo_dihedral
+from deepprior.methods.pixelshuffle import shuffle_down, shuffle_up
 from deepprior.methods.tiles import tiled
 from deepprior.methods.zeroshot import (
     ZSN2NConfig,
     ZSN2NFit,
     pair_downsample,
-    shuffle_down,
-    shuffle_up,
     zs_n2n_loss,
 )
 from deepprior.operators import Downsample

@@ -11,9 +11,8 @@ flips/rotations at inference. Inference runs in tiles (exact: the net sees 2 pix
 output pixel), so any image size fits in memory.
 
 ``shuffle`` > 1 is pixel-shuffle downsampling (Zhou et al., ECCV-W 2020) in front of it, for a
-camera's correlated noise: the image's ``shuffle``² sub-images ``y[i::s, j::s]``, whose noise is
-nearly white when neighbouring pixels' noise correlates over fewer than ``s`` pixels, are trained
-on and denoised as one batch, then put back in place.
+camera's correlated noise: the image's ``shuffle``² sub-images (``pixelshuffle``) are trained on
+and denoised as one batch, then put back in place.
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from ..problem import Problem
 from ..runtime import flops
 from .ensemble import dihedral, dihedral_mean
 from .netfit import NetFit
+from .pixelshuffle import shuffle_down, shuffle_up, sub_image_size
 from .tiles import tiled
 
 
@@ -76,26 +76,6 @@ def pair_downsample(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return anti, main
 
 
-def shuffle_down(x: torch.Tensor, stride: int) -> torch.Tensor:
-    """(1, C, H, W) → (stride², C, ⌈H/stride⌉, ⌈W/stride⌉): the sub-images ``x[i::s, j::s]`` in
-    row-major order of (i, j), the image first padded by reflection to a multiple of ``stride``.
-
-    >>> shuffle_down(torch.arange(16.0).reshape(1, 1, 4, 4), 2)[1, 0]
-    tensor([[ 1.,  3.],
-            [ 9., 11.]])
-    """
-    height, width = x.shape[-2:]
-    pad = (0, -width % stride, 0, -height % stride)
-    x = F.pad(x, pad, mode="reflect") if any(pad) else x
-    return F.pixel_unshuffle(x, stride).unflatten(1, (x.shape[1], stride * stride)).transpose(0, 2).squeeze(2)
-
-
-def shuffle_up(views: torch.Tensor, stride: int, size: tuple[int, int]) -> torch.Tensor:
-    """The inverse of ``shuffle_down``: (stride², C, h, w) → (1, C, H, W) for ``size`` (H, W)."""
-    whole = F.pixel_shuffle(views.unsqueeze(0).transpose(1, 2).flatten(1, 2), stride)
-    return whole[..., : size[0], : size[1]]
-
-
 def zs_n2n_loss(net: Callable[[torch.Tensor], torch.Tensor], y: torch.Tensor) -> torch.Tensor:
     """Residual + consistency loss of ZS-N2N for a batch of noisy images ``y`` (B, C, H, W);
     ``net`` predicts the noise."""
@@ -122,16 +102,11 @@ class ZSN2NFit(NetFit):
         self.views = shuffle_down(self.y, config.shuffle) if config.shuffle > 1 else self.y
 
     @staticmethod
-    def _view_size(problem: Problem, config: ZSN2NConfig) -> tuple[int, int]:
-        """(h, w) of the images the net trains on: the whole image's, or its sub-images'."""
-        return tuple(-(-side // config.shuffle) for side in problem.size)
-
-    @classmethod
-    def _crop(cls, problem: Problem, config: ZSN2NConfig) -> int:
+    def _crop(problem: Problem, config: ZSN2NConfig) -> int:
         """The side of the training crops (0: the whole image); refuses what it cannot denoise."""
         if not isinstance(problem.operator, Identity):
             raise InputError("zero-shot Noise2Noise only denoises (the operator must be the identity)")
-        height, width = cls._view_size(problem, config)
+        height, width = sub_image_size(problem.size, config.shuffle)
         if min(height, width) < 4:
             raise InputError(
                 f"zero-shot Noise2Noise needs an image (or, with shuffle {config.shuffle}, sub-images) "
@@ -144,7 +119,7 @@ class ZSN2NFit(NetFit):
         crop = cls._crop(problem, config)
         if crop:
             return (config.batch, problem.channels, crop, crop)
-        return (config.shuffle**2, problem.channels, *cls._view_size(problem, config))
+        return (config.shuffle**2, problem.channels, *sub_image_size(problem.size, config.shuffle))
 
     @staticmethod
     def make_net(problem: Problem, config: ZSN2NConfig) -> torch.nn.Module:
