@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import deepprior as dp
-from deepprior import cli
+from deepprior import cli, n2n
 from deepprior.camera import Shot, demosaic, noisy_copies, process, unprocess
 from deepprior.errors import InputError
 from deepprior.losses import poisson
@@ -106,6 +106,12 @@ def test_the_denoiser_runs_the_camera_model_on_camera_noise():
     assert result.config["noise"] == "camera" and result.config["model"] == "n2n_camera_grey.pt"
     truth = clean[0].transpose(1, 2, 0)
     assert np.abs(result.image - truth).mean() < np.abs(noisy - truth).mean()
+    # The camera model runs twice (n2n.CAMERA_PASSES), the second pass on the first's output.
+    model = n2n.pretrained("cpu", "camera")
+    once = model.denoise(noisy, passes=1)
+    assert result.config["passes"] == model.passes == 2
+    np.testing.assert_allclose(result.image, model.denoise(once, passes=1), atol=1e-5)
+    np.testing.assert_allclose(model.denoise(noisy), result.image, atol=1e-5)
     white = dp.denoise(noisy, noise="white", return_result=True)
     assert white.config["model"] == "n2n_gaussian_grey.pt"
     with pytest.raises(InputError, match="unknown noise 'pink'"):

@@ -79,14 +79,25 @@ SHIPPED = {
 # (37.66 at 5), 5 % text 35.74 → 36.37. Six, the best mean of the counts tried (three settings
 # still rose at 6; more not tried), at about 5× the time of one pass.
 KNOWN_PASSES = 6
+# The camera model runs twice, the second pass on its own output: it leaves some of a camera's
+# noise after one (it saw milder noise in training than PolyU's high-ISO crops hold). Mean PSNR on
+# PolyU development crops, ad-hoc: every 20th from the 11th (chose it) 38.68 dB for one pass,
+# 38.95 for two, 38.77 for three; every 20th from the 1st (checked it) 40.36 / 40.59 / 40.44.
+CAMERA_PASSES = 2
+# Passes of each shipped model over an image without a mask (``Denoiser.passes``); default one.
+DENOISE_PASSES = {"camera": CAMERA_PASSES}
 
 
 class Denoiser:
-    """A trained model, ready to denoise numpy or torch images of any size."""
+    """A trained model, ready to denoise numpy or torch images of any size. ``passes``: how many
+    times ``denoise`` runs the model on an image without ``known``, each pass on the previous
+    one's output (the shipped camera model: ``CAMERA_PASSES``)."""
 
-    def __init__(self, model: N2NModel, device: str | torch.device = "auto"):
+    def __init__(self, model: N2NModel, device: str | torch.device = "auto", passes: int = 1):
+        if passes < 1:
+            raise InputError(f"passes must be at least 1, got {passes}")
         self.device = choose_device(device) if isinstance(device, str) else device
-        self.model = model
+        self.model, self.passes = model, passes
         # Channels-last weights: the U-Net's forward pass took 29 % less time on the CPU (64
         # windows of 64², two threads, ad-hoc timing); outputs equal to float rounding.
         model.net.to(self.device, memory_format=torch.channels_last)
@@ -105,7 +116,7 @@ class Denoiser:
         window: int | None = None,
         tile: int = 512,
         ensemble: bool = False,
-        passes: int = KNOWN_PASSES,
+        passes: int | None = None,
     ) -> ImageLike:
         """Denoise ``image`` (see ``deepprior.api`` for the accepted layouts); the result has the
         caller's shape and dtype (an HDR model's, ``N2NConfig.hdr``: linear values as they are in,
@@ -117,7 +128,9 @@ class Denoiser:
         classical fill, ``operators.Mask.fill``) or ``"local"`` (``noise.fill_dropped``, the
         cheap guess it was trained on; 0.15 dB worse at 50 % kept on the development images,
         0.2 dB better at 20 %: README, "Restoration from a fraction of the pixels, and text"), then
-        refines its own output ``passes`` times in all (``KNOWN_PASSES``).
+        refines its own output ``passes`` times in all (default ``KNOWN_PASSES``).
+        passes: how many times the model runs, each pass on the previous one's output (default:
+        ``KNOWN_PASSES`` with ``known``, else the Denoiser's ``passes``).
         window/tile: see ``N2NModel.denoise_tensor`` (default: overlapping windows of the
         training crop's size). ensemble: average the 8 flips/rotations (8× the time, about
         0.1 dB better). A grey model denoises an RGB image in the opponent colour space
@@ -180,7 +193,7 @@ class Denoiser:
         window: int | None = None,
         tile: int = 512,
         ensemble: bool = False,
-        passes: int = KNOWN_PASSES,
+        passes: int | None = None,
     ) -> torch.Tensor:
         """(1, C, H, W) float in [0, 1] (an HDR model: linear, ≥ 0) on any device → the denoised
         image on ``self.device``, clipped to [0, 1] (HDR: to ≥ 0); ``known``: (1, 1, H, W) {0, 1}
@@ -191,11 +204,15 @@ class Denoiser:
             self.device,
             f"the Noise2Noise model on a {width}×{height} image",
         )
-        x = x.to(self.device)
-        if known is None:
-            return self._pass(x, window, tile, ensemble).clamp(0, None if self.model.hdr else 1)
+        passes = passes if passes is not None else KNOWN_PASSES if known is not None else self.passes
         if passes < 1:
             raise InputError(f"passes must be at least 1, got {passes}")
+        x = x.to(self.device)
+        if known is None:
+            out = x
+            for _ in range(passes):
+                out = self._pass(out, window, tile, ensemble).clamp(0, None if self.model.hdr else 1)
+            return out
         known = known.to(self.device, torch.float32)
         out = guess_dropped(x, known, fill)  # the model refines a first guess of the dropped pixels
         for _ in range(passes):
@@ -273,7 +290,7 @@ def pretrained(device: str | torch.device = "auto", noise: str = "gaussian") -> 
     fills in dropped pixels (``Denoiser.denoise(known=)``)."""
     if noise not in SHIPPED:
         raise InputError(f"no shipped model for {noise!r} noise; shipped: {', '.join(SHIPPED)}")
-    return load(SHIPPED[noise], device)
+    return Denoiser(N2NModel.load(SHIPPED[noise]), device, DENOISE_PASSES.get(noise, 1))
 
 
 # The shipped model was trained on Gaussian noise of σ ≤ N2N_MAX_SIGMA (0–255 scale): above it, a
@@ -292,6 +309,12 @@ N2N_EFFICIENCY = 0.43
 def _shipped(noise: str = "gaussian") -> N2NModel:
     """A shipped model, read once per process (a batch worker keeps it between images)."""
     return N2NModel.load(SHIPPED[noise])
+
+
+def _passes(noise: str) -> int:
+    """How many passes the shipped model for ``noise`` makes over an image: ``KNOWN_PASSES`` to
+    fill in a mask's pixels (bernoulli), ``CAMERA_PASSES`` for a camera's noise, else one."""
+    return KNOWN_PASSES if noise == "bernoulli" else DENOISE_PASSES.get(noise, 1)
 
 
 def _sizes(job: Job) -> list[tuple[int, int]]:
@@ -327,7 +350,7 @@ def run_method(method: Method, job: Job, options: RunOptions) -> Result:
             f"shipped model was trained for: try method='dip'",
             stacklevel=4,
         )
-    model = Denoiser(_shipped(noise), options.device)  # it checks the memory first
+    model = Denoiser(_shipped(noise), options.device, DENOISE_PASSES.get(noise, 1))  # it checks the memory
     ensemble = _ensemble(job, options)
     config = {
         "method": method.name,
@@ -335,6 +358,7 @@ def run_method(method: Method, job: Job, options: RunOptions) -> Result:
         **({"noise": job.noise} if job.task == "denoise" else {}),
         "device": str(model.device),
         "ensemble": ensemble,
+        "passes": _passes(noise),
         "trained": model.info,
     }
 
@@ -358,7 +382,7 @@ def method_cost(method: Method, job: Job, options: RunOptions) -> Cost:
     the largest."""
     model = _shipped(_noise_of(job))
     passes = (job.problem.channels if model.channels == 1 else 1) * (8 if _ensemble(job, options) else 1)
-    passes *= KNOWN_PASSES if _noise_of(job) == "bernoulli" else 1
+    passes *= _passes(_noise_of(job))
     shape = (1, model.channels, model.window, model.window)
     per_window = flops(model.net, shape, probe=model.window, backward=False)
     spacing = window_spacing(model.window, model.spacing)
