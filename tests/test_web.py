@@ -25,6 +25,7 @@ webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -126,8 +127,10 @@ class Page:
         self.wait.until(lambda d: text in self.status())
         return self.status()
 
-    def task(self, value: str) -> None:
-        self.driver.find_element(By.CSS_SELECTOR, f"#task input[value='{value}']").click()
+    def choose(self, value: str, radio: str = "task") -> None:
+        """Click ``value`` in the radio group ``radio`` once it shows."""
+        selector = f"#{radio} input[value='{value}']"
+        self.wait.until(expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, selector))).click()
 
     def steps(self, n: int) -> None:
         field = self.driver.find_element(By.CSS_SELECTOR, "#iters input")
@@ -180,7 +183,8 @@ def test_a_user_paints_a_mask_watches_the_fit_stops_it_and_downloads_the_result(
     second = Page(browser, server)
     second.upload(images / "small.png")
     second.wait_status("Loaded")
-    second.task("denoise")
+    second.choose("denoise")
+    second.choose("camera", "noise")  # forced: this white random image would be taken as white
     second.press("run")
     second.wait.until(lambda d: "queue: 1/1" in second.status())
     first_tab, second_tab = browser.window_handles
@@ -202,6 +206,7 @@ def test_a_user_paints_a_mask_watches_the_fit_stops_it_and_downloads_the_result(
 
     browser.switch_to.window(second_tab)  # the queued denoise ran once the first job ended
     assert second.wait_status("Done", "**Error").startswith("Done: 0 steps")
+    assert "with n2n for camera noise" in second.status()
     assert "small_denoise.png" in second.downloads()
     browser.close()
     browser.switch_to.window(first_tab)

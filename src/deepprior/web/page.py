@@ -28,6 +28,7 @@ from .. import crops, registry  # noqa: E402
 from ..errors import DeepPriorError, InputError  # noqa: E402
 from ..image import known_pixels  # noqa: E402
 from ..imageio import read_image  # noqa: E402
+from ..noise import NOISE_TYPES  # noqa: E402
 from ..tasks import TASKS as TASKS_OF_API  # noqa: E402
 from . import jobs  # noqa: E402
 
@@ -80,6 +81,7 @@ def _make_job(
     editor: dict | None,
     mask_file: Any,
     factor: float,
+    noise: str,
     method: str,
     flash_file: Any,
     model_file: Any,
@@ -102,6 +104,8 @@ def _make_job(
         options["iters"] = int(iters)
     if task == "super-resolve":
         options["factor"] = int(factor)
+    if task == "denoise":
+        options["noise"] = noise or "auto"
     if known is not None:
         options["mask"] = known
     if task == "flash-no-flash":
@@ -180,6 +184,13 @@ def build(max_pixels: int = jobs.MAX_PIXELS, device: str = "auto") -> gr.Blocks:
                 with gr.Row():
                     method = gr.Dropdown(_methods("inpaint"), value="auto", label="Method", elem_id="method")
                     factor = gr.Dropdown([2, 4, 8], value=4, label="Factor", visible=False, elem_id="factor")
+                    noise = gr.Radio(
+                        ["auto", *NOISE_TYPES],
+                        value="auto",
+                        label="Noise (auto: told from the image; white: synthetic or raw; camera: a photo's)",
+                        visible=False,
+                        elem_id="noise",
+                    )
                     iters = gr.Number(
                         0, precision=0, minimum=0, label="Steps (0: the preset's)", elem_id="iters"
                     )
@@ -227,15 +238,12 @@ def build(max_pixels: int = jobs.MAX_PIXELS, device: str = "auto") -> gr.Blocks:
                     elem_id="downloads",
                 )
 
-        ordered = (state, task, editor, mask_file, factor, method, flash, model, reference, iters)
+        ordered = (state, task, editor, mask_file, factor, noise, method, flash, model, reference, iters)
         inputs = set(ordered)
 
         def job_of(data: dict) -> tuple[jobs.Job, np.ndarray | None, np.ndarray | None]:
             """The job of the page's current inputs (a dict by component, as gradio passes a set)."""
-            given = [
-                data[c] for c in (state, task, editor, mask_file, factor, method, flash, model, reference)
-            ]
-            return _make_job(*given, data[iters], device)
+            return _make_job(*(data[c] for c in ordered), device)
 
         def on_upload(file):
             if file is None:
@@ -266,6 +274,7 @@ def build(max_pixels: int = jobs.MAX_PIXELS, device: str = "auto") -> gr.Blocks:
                 gr.update(visible=task_name in ("inpaint", "restore")),
                 gr.update(visible=task_name in ("inpaint", "restore")),
                 gr.update(visible=task_name == "super-resolve"),
+                gr.update(visible=task_name == "denoise"),
                 gr.update(choices=methods, value="auto", visible=task_name != "n2n-model"),
                 gr.update(visible=task_name == "flash-no-flash"),
                 gr.update(visible=task_name == "n2n-model"),
@@ -315,6 +324,8 @@ def build(max_pixels: int = jobs.MAX_PIXELS, device: str = "auto") -> gr.Blocks:
             result = job.result
             kept = " (stopped early: the estimate at that step)" if job.stopping.is_set() else ""
             method_used = result.config["method"]
+            if job.task == "denoise" and "noise" in result.config:
+                method_used += f" for {result.config['noise']} noise"
             done = f"Done{kept}: {result.iterations} steps in {job.seconds:.1f} s with {method_used}."
             done += "".join(f"\n\n**Warning:** {line}" for line in job.warnings)
             yield nothing, done, nothing, _curve(job.progress), (before, after), [str(f) for f in files]
@@ -332,7 +343,9 @@ def build(max_pixels: int = jobs.MAX_PIXELS, device: str = "auto") -> gr.Blocks:
                 job.cancel()
 
         upload.change(on_upload, upload, [state, editor, status], concurrency_limit=None)
-        task.change(on_task, task, [editor, mask_file, factor, method, flash, model], concurrency_limit=None)
+        task.change(
+            on_task, task, [editor, mask_file, factor, noise, method, flash, model], concurrency_limit=None
+        )
         estimate.click(on_estimate, inputs, plan, concurrency_limit=None)
         run.click(on_run, inputs, [plan, status, current, curve, compare, downloads], concurrency_limit=1)
         stop.click(on_stop, None, None, queue=False)
