@@ -324,7 +324,7 @@ def _sizes(job: Job) -> list[tuple[int, int]]:
 
 def _ensemble(job: Job, options: RunOptions) -> bool:
     """As asked, else on up to ``N2N_ENSEMBLE_MAX_PIXELS`` except for camera noise, whose target
-    is a 512² crop in 30 s on two cores (the ensemble takes 8× the model's ~7 s)."""
+    is a 512² crop in 30 s on two cores (the ensemble takes 8× the model's time)."""
     if options.ensemble is not None:
         return options.ensemble
     pixels = sum(h * w for h, w in _sizes(job))
