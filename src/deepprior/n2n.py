@@ -79,8 +79,8 @@ SHIPPED = {
 # (37.66 at 5), 5 % text 35.74 → 36.37. Six, the best mean of the counts tried (three settings
 # still rose at 6; more not tried), at about 5× the time of one pass.
 KNOWN_PASSES = 6
-# The camera model runs twice, the second pass on its own output: it leaves some of a camera's
-# noise after one (it saw milder noise in training than PolyU's high-ISO crops hold). Mean PSNR on
+# The camera model runs twice, the second pass on its own output: one pass leaves some of a real
+# camera's noise (perhaps milder noise in training than PolyU's high-ISO crops hold). Mean PSNR on
 # PolyU development crops, ad-hoc: every 20th from the 11th (chose it) 38.68 dB for one pass,
 # 38.95 for two, 38.77 for three; every 20th from the 1st (checked it) 40.36 / 40.59 / 40.44.
 CAMERA_PASSES = 2
@@ -350,7 +350,8 @@ def run_method(method: Method, job: Job, options: RunOptions) -> Result:
             f"shipped model was trained for: try method='dip'",
             stacklevel=4,
         )
-    model = Denoiser(_shipped(noise), options.device, DENOISE_PASSES.get(noise, 1))  # it checks the memory
+    # The Denoiser checks the memory first.
+    model = Denoiser(_shipped(noise), options.device, DENOISE_PASSES.get(noise, 1))
     ensemble = _ensemble(job, options)
     config = {
         "method": method.name,
