@@ -106,12 +106,20 @@ def test_the_denoiser_runs_the_camera_model_on_camera_noise():
     assert result.config["noise"] == "camera" and result.config["model"] == "n2n_camera_grey.pt"
     truth = clean[0].transpose(1, 2, 0)
     assert np.abs(result.image - truth).mean() < np.abs(noisy - truth).mean()
-    # The camera model runs twice (n2n.CAMERA_PASSES), the second pass on the first's output.
+    # The camera model runs twice (n2n.CAMERA_PASSES), the second pass on the first's output, and
+    # keeps the second only if it changed the image by less than 0.4× what the first changed.
     model = n2n.pretrained("cpu", "camera")
     once = model.denoise(noisy, passes=1)
-    assert result.config["passes"] == model.passes == 2
-    np.testing.assert_allclose(result.image, model.denoise(once, passes=1), atol=1e-5)
+    twice = model.denoise(once, passes=1)
+    ratio = np.sqrt(np.mean((twice - once) ** 2) / np.mean((once - noisy) ** 2))
+    kept = 2 if ratio < n2n.CAMERA_SECOND_PASS_BELOW else 1
+    assert result.config["passes"] == model.passes == 2 and result.config["passes_kept"] == kept
+    np.testing.assert_allclose(result.image, twice if kept == 2 else once, atol=1e-5)
     np.testing.assert_allclose(model.denoise(noisy), result.image, atol=1e-5)
+    assert model.kept == kept
+    for keep_below, expected in ((0.0, once), (np.inf, twice)):  # never / always the second pass
+        always = n2n.Denoiser(model.model, "cpu", 2, keep_below)
+        np.testing.assert_allclose(always.denoise(noisy), expected, atol=1e-5)
     white = dp.denoise(noisy, noise="white", return_result=True)
     assert white.config["model"] == "n2n_gaussian_grey.pt"
     with pytest.raises(InputError, match="unknown noise 'pink'"):

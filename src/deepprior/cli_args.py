@@ -63,7 +63,8 @@ def _denoise_options(p: argparse.ArgumentParser) -> None:
         default="auto",
         help="white: independent from pixel to pixel (synthetic, raw data); camera: a camera's "
         "processed photo, noise correlated over neighbouring pixels and colours (n2n runs the "
-        "model trained through a camera pipeline, twice); auto (default): told apart from the image",
+        "model trained through a camera pipeline, and a second pass over its output unless that pass "
+        "changes the image too much); auto (default): told apart from the image",
     )
     p.add_argument(
         "--ensemble",

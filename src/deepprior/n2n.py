@@ -79,25 +79,45 @@ SHIPPED = {
 # (37.66 at 5), 5 % text 35.74 → 36.37. Six, the best mean of the counts tried (three settings
 # still rose at 6; more not tried), at about 5× the time of one pass.
 KNOWN_PASSES = 6
-# The camera model runs twice, the second pass on its own output: one pass leaves some of a real
-# camera's noise (perhaps milder noise in training than PolyU's high-ISO crops hold). Mean PSNR on
-# PolyU development crops, ad-hoc: every 20th from the 11th (chose it) 38.68 dB for one pass,
-# 38.95 for two, 38.77 for three; every 20th from the 1st (checked it) 40.36 / 40.59 / 40.44.
+# The camera model runs twice, the second pass on its own output, when that pass changes the image
+# by less than CAMERA_SECOND_PASS_BELOW times the first pass's change (RMS): one pass leaves some
+# of PolyU's high-ISO noise (perhaps milder noise in training), while on milder noise, or on noise
+# like the training pipeline's, the second pass changes relatively more and wipes out detail.
+# Always twice on PolyU development crops, ad-hoc (every 20th from the 11th chose it): 38.68 dB
+# for one pass, 38.95 for two, 38.77 for three; every 20th from the 1st (checked it) 40.36 / 40.59
+# / 40.44. The ratio: ``python examples/camera_passes_dev.py`` (every fifth PolyU crop from the
+# 3rd, 20, and simulated camera noise on four held-out Sun80 photos, 28): one pass always gives
+# 38.68 / 38.77 dB (PolyU / simulated), two always 38.82 / 38.04, the rule 38.82 / 38.90 (a
+# plateau of 38.85–38.87 for both together from 0.32 to 0.44; 0.4 its middle).
 CAMERA_PASSES = 2
-# Passes of each shipped model over an image without a mask (``Denoiser.passes``); default one.
-DENOISE_PASSES = {"camera": CAMERA_PASSES}
+CAMERA_SECOND_PASS_BELOW = 0.4
 
 
 class Denoiser:
     """A trained model, ready to denoise numpy or torch images of any size. ``passes``: how many
     times ``denoise`` runs the model on an image without ``known``, each pass on the previous
-    one's output (the shipped camera model: ``CAMERA_PASSES``)."""
+    one's output; with ``keep_below``, a later pass is kept only while it changes the image by
+    less than ``keep_below`` times the first pass's change (RMS), else the output before it is
+    returned (the shipped camera model: ``CAMERA_PASSES``, ``CAMERA_SECOND_PASS_BELOW``).
+    ``kept``: the passes the last image without ``known`` kept.
 
-    def __init__(self, model: N2NModel, device: str | torch.device = "auto", passes: int = 1):
+    >>> model = pretrained("cpu", "camera")
+    >>> model.passes, model.keep_below
+    (2, 0.4)
+    """
+
+    def __init__(
+        self,
+        model: N2NModel,
+        device: str | torch.device = "auto",
+        passes: int = 1,
+        keep_below: float | None = None,
+    ):
         if passes < 1:
             raise InputError(f"passes must be at least 1, got {passes}")
         self.device = choose_device(device) if isinstance(device, str) else device
-        self.model, self.passes = model, passes
+        self.model, self.passes, self.keep_below = model, passes, keep_below
+        self.kept: int | None = None
         # Channels-last weights: the U-Net's forward pass took 29 % less time on the CPU (64
         # windows of 64², two threads, ad-hoc timing); outputs equal to float rounding.
         model.net.to(self.device, memory_format=torch.channels_last)
@@ -209,14 +229,27 @@ class Denoiser:
             raise InputError(f"passes must be at least 1, got {passes}")
         x = x.to(self.device)
         if known is None:
-            out = x
-            for _ in range(passes):
-                out = self._pass(out, window, tile, ensemble).clamp(0, None if self.model.hdr else 1)
-            return out
+            return self._refine(x, passes, window, tile, ensemble)
         known = known.to(self.device, torch.float32)
         out = guess_dropped(x, known, fill)  # the model refines a first guess of the dropped pixels
         for _ in range(passes):
             out = (known * x + (1 - known) * self._pass(out, window, tile, ensemble)).clamp(0, 1)
+        return out
+
+    def _refine(
+        self, x: torch.Tensor, passes: int, window: int | None, tile: int, ensemble: bool
+    ) -> torch.Tensor:
+        """Up to ``passes`` runs of the model, each on the last one's output, stopping before a
+        pass that changes the image by ``keep_below`` times the first's change or more."""
+        out, first = x, None
+        for count in range(passes):
+            new = self._pass(out, window, tile, ensemble).clamp(0, None if self.model.hdr else 1)
+            change = float(torch.sqrt(torch.mean((new - out) ** 2)))
+            if first is not None and self.keep_below is not None and change >= self.keep_below * first:
+                self.kept = count
+                return out
+            out, first = new, change if first is None else first
+        self.kept = passes
         return out
 
     def _pass(self, x: torch.Tensor, window: int | None, tile: int, ensemble: bool) -> torch.Tensor:
@@ -290,7 +323,14 @@ def pretrained(device: str | torch.device = "auto", noise: str = "gaussian") -> 
     fills in dropped pixels (``Denoiser.denoise(known=)``)."""
     if noise not in SHIPPED:
         raise InputError(f"no shipped model for {noise!r} noise; shipped: {', '.join(SHIPPED)}")
-    return Denoiser(N2NModel.load(SHIPPED[noise]), device, DENOISE_PASSES.get(noise, 1))
+    return _denoiser(N2NModel.load(SHIPPED[noise]), noise, device)
+
+
+def _denoiser(model: N2NModel, noise: str, device: str | torch.device) -> Denoiser:
+    """A Denoiser over a shipped model, with the passes it makes over an image without a mask."""
+    if noise == "camera":
+        return Denoiser(model, device, CAMERA_PASSES, CAMERA_SECOND_PASS_BELOW)
+    return Denoiser(model, device)
 
 
 # The shipped model was trained on Gaussian noise of σ ≤ N2N_MAX_SIGMA (0–255 scale): above it, a
@@ -312,9 +352,9 @@ def _shipped(noise: str = "gaussian") -> N2NModel:
 
 
 def _passes(noise: str) -> int:
-    """How many passes the shipped model for ``noise`` makes over an image: ``KNOWN_PASSES`` to
-    fill in a mask's pixels (bernoulli), ``CAMERA_PASSES`` for a camera's noise, else one."""
-    return KNOWN_PASSES if noise == "bernoulli" else DENOISE_PASSES.get(noise, 1)
+    """How many passes the shipped model for ``noise`` makes over an image at most: ``KNOWN_PASSES``
+    to fill in a mask's pixels (bernoulli), ``CAMERA_PASSES`` for a camera's noise, else one."""
+    return {"bernoulli": KNOWN_PASSES, "camera": CAMERA_PASSES}.get(noise, 1)
 
 
 def _sizes(job: Job) -> list[tuple[int, int]]:
@@ -351,7 +391,7 @@ def run_method(method: Method, job: Job, options: RunOptions) -> Result:
             stacklevel=4,
         )
     # The Denoiser checks the memory first.
-    model = Denoiser(_shipped(noise), options.device, DENOISE_PASSES.get(noise, 1))
+    model = _denoiser(_shipped(noise), noise, options.device)
     ensemble = _ensemble(job, options)
     config = {
         "method": method.name,
@@ -367,11 +407,12 @@ def run_method(method: Method, job: Job, options: RunOptions) -> Result:
         start = time.perf_counter()
         known = None if noise != "bernoulli" else problem.operator.mask[:, :1]
         out = model.denoise_tensor(problem.y, known=known, ensemble=ensemble)
+        kept = {"passes_kept": model.kept} if known is None else {}
         history: dict[str, list] = {}
         if problem.reference is not None:
             history["psnr"] = [[0, float(psnr_tensor(out, problem.reference.to(out.device)))]]
         seconds = time.perf_counter() - start
-        return Result(image=host_image(out), history=history, config=config, seconds=seconds)
+        return Result(image=host_image(out), history=history, config={**config, **kept}, seconds=seconds)
 
     if job.crops is not None:
         return fit_each(job.problem, job.crops, infer)
