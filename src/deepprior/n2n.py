@@ -372,11 +372,11 @@ def _ensemble(job: Job, options: RunOptions) -> bool:
 
 
 def _noise_of(job: Job) -> str:
-    """The shipped model a job needs: Gaussian or camera to denoise (by ``job.noise``), Bernoulli
+    """The shipped model a job needs: Gaussian or camera to denoise (by ``job.noise_kind``), Bernoulli
     to fill in masked pixels."""
     if job.task != "denoise":
         return "bernoulli"
-    return "camera" if job.noise == "camera" else "gaussian"
+    return "camera" if job.noise_kind() == "camera" else "gaussian"
 
 
 def run_method(method: Method, job: Job, options: RunOptions) -> Result:
@@ -396,7 +396,7 @@ def run_method(method: Method, job: Job, options: RunOptions) -> Result:
     config = {
         "method": method.name,
         "model": SHIPPED[noise].name,
-        **({"noise": job.noise} if job.task == "denoise" else {}),
+        **({"noise": job.noise_kind()} if job.task == "denoise" else {}),
         "device": str(model.device),
         "ensemble": ensemble,
         "passes": _passes(noise),

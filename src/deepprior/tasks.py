@@ -52,7 +52,7 @@ class Job:
     problem:     observation, operator, guide and reference as tensors.
     observed:    the caller's image, to give the result back in its layout and dtype.
     sigma:       the noise std in [0, 1] (``denoise``; None: not given, estimated where used).
-    noise:       the kind of noise (``denoise``): ``white`` or ``camera`` (``noise.noise_type``).
+    noise:       the kind of noise (``denoise``): ``white``, ``camera`` or ``auto`` (``noise_kind``).
     factor:      the super-resolution factor (``super-resolve``).
     crops:       the boxes to fit instead of the whole image (``inpaint``; ``crops.plan``), or None.
     """
@@ -78,6 +78,15 @@ class Job:
 
         return estimate_std(self.problem.y[0].permute(1, 2, 0).numpy())
 
+    def noise_kind(self) -> str:
+        """``white`` or ``camera``: as given, else told from the observation the first time a
+        method asks (``noise.noise_type``, about 1 s on a 768×512 photo; DIP does not ask)."""
+        if self.noise in (None, "auto"):
+            from .noise import noise_type
+
+            self.noise = noise_type(self.problem.y[0].permute(1, 2, 0).numpy())
+        return self.noise
+
 
 @dataclass(frozen=True)
 class Task:
@@ -90,14 +99,12 @@ class Task:
 
 
 def _denoise(y: CallerImage, sigma: float | None = None, noise: str = "auto"):
-    from .noise import NOISE_TYPES, noise_type
+    from .noise import NOISE_TYPES
 
     if sigma is not None and not 0 <= sigma < 1:
         raise InputError(f"sigma is the noise std on the image's [0, 1] scale (e.g. 25/255), got {sigma}")
     if noise not in ("auto", *NOISE_TYPES):
         raise InputError(f"unknown noise {noise!r}; choose auto, {', '.join(NOISE_TYPES)}")
-    if noise == "auto":
-        noise = noise_type(y.tensor[0].permute(1, 2, 0).numpy())
     return y, as_operator(None), "denoise", {"sigma": sigma, "noise": noise}
 
 
