@@ -76,7 +76,7 @@ class Job:
         """The noise std of the observation in [0, 1] (``noise.estimate_std``)."""
         from .noise import estimate_std
 
-        return estimate_std(self.problem.y[0].permute(1, 2, 0).numpy())
+        return estimate_std(self._observation_hwc())
 
     def noise_kind(self) -> str:
         """``white`` or ``camera``: as given, else told from the observation the first time a
@@ -84,8 +84,12 @@ class Job:
         if self.noise in (None, "auto"):
             from .noise import noise_type
 
-            self.noise = noise_type(self.problem.y[0].permute(1, 2, 0).numpy())
+            self.noise = noise_type(self._observation_hwc())
         return self.noise
+
+    def _observation_hwc(self) -> np.ndarray:
+        """The observation as the noise estimators take it: (H, W, C) float in [0, 1]."""
+        return self.problem.y[0].permute(1, 2, 0).numpy()
 
 
 @dataclass(frozen=True)
