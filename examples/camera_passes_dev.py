@@ -1,6 +1,6 @@
 """When the camera model's second pass helps: the figures behind ``n2n.CAMERA_SECOND_PASS_BELOW``.
 
-usage: python examples/camera_passes_dev.py
+usage: python examples/camera_passes_dev.py [--model FILE]
 
 Two passes of the shipped camera model (the second on the first's output) gain on PolyU's
 high-ISO crops but over-smooth milder noise and noise like the training pipeline's. For each
@@ -17,19 +17,22 @@ pass and two. Images:
 It then prints the mean PSNR when two passes are kept below each threshold of the ratio, or from
 each threshold of the std up. Not used to choose: the burst experiment's Kodak scenes
 (``examples/burst_experiment.py``) and the other PolyU crops (the benchmark's table).
+
+``--model``: a candidate camera model file (or training folder) in place of the shipped one.
 """
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from deepprior import n2n
 from deepprior.camera import noisy_copies
 from deepprior.imageio import read_image, to_float
 from deepprior.metrics import psnr
-from deepprior.n2n import pretrained
 from deepprior.noise import subsampled_std
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -77,7 +80,11 @@ def sweep(label: str, values: np.ndarray, twice: Callable[[float], np.ndarray], 
 
 
 def main() -> None:
-    model = pretrained("cpu", "camera")
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
+    parser.add_argument("--model", help="a camera model file or training folder (default: the shipped one)")
+    args = parser.parse_args()
+    model = n2n.load(args.model, "cpu") if args.model else n2n.pretrained("cpu", "camera")
     rows = []
     for group, cases in (("simulated", simulated()), ("PolyU", real())):
         for name, noisy, reference in cases:

@@ -145,16 +145,33 @@ def pairs(tmp_path):
 def test_the_real_suite_scores_pairs_per_camera_and_together(pairs, tmp_path):
     out = tmp_path / "bench"
     code = cli.main(
-        ["bench", "real", "--images", str(pairs), "--methods", "input,nlm", "--no-probe", "--out", str(out)]
+        [
+            "bench",
+            "real",
+            "--images",
+            str(pairs),
+            "--methods",
+            "input,nlm,n2n",
+            "--no-probe",
+            "--out",
+            str(out),
+        ]
     )
     assert code == 0
     report = json.loads((out / "results.json").read_text())
     assert [(r["setting"], r["method"]) for r in report["rows"]] == [
         ("Canon", "input"),
         ("Canon", "nlm"),
+        ("Canon", "n2n"),
         ("Sony", "input"),
         ("Sony", "nlm"),
+        ("Sony", "n2n"),
     ]
+    # Each n2n row says what its run decided: the noise kind auto chose, the passes kept.
+    decided = [(r["noise"], r.get("passes_kept")) for r in report["rows"] if r["method"] == "n2n"]
+    assert all(
+        (noise == "camera" and kept in (1, 2)) or (noise == "white" and kept == 1) for noise, kept in decided
+    )
     table = (out / "results.md").read_text()
     assert "### real Canon" in table and "### real: all settings together" in table
 

@@ -113,6 +113,11 @@ def paper_seconds_per_step(case: Case, steps: int = 5, warmup: int = 2) -> float
     return (timer.end - timer.start) / steps
 
 
+# What a one-inference run decided for itself, kept in its row (the noise kind ``auto`` chose, the
+# passes the camera model kept).
+RUN_CONFIG = ("noise", "passes_kept")
+
+
 def run_case(
     case: Case,
     method: str,
@@ -140,6 +145,7 @@ def run_case(
         result = _ours(case, method, iters, [])
         image = result.image
         row.update(steps=None, curve=[(0, result.seconds, case.psnr(np.asarray(image, dtype=np.float32)))])
+        row.update({key: result.config[key] for key in RUN_CONFIG if key in result.config})
     elif ours:
         steps = steps_of(case, method, iters)
         # A method that can stop early has an estimate at every step (DIP's moving average); the
