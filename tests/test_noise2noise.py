@@ -21,7 +21,7 @@ from deepprior.methods.noise2noise import (
     training_loss,
 )
 from deepprior.methods.tiles import windowed
-from deepprior.nets.unet import UNet, UNetConfig
+from deepprior.nets.unet import UNet, UNetConfig, widen
 from deepprior.noise import add_gaussian, parse_noise
 from deepprior.trainingdata import TrainingSet, load_pairs
 
@@ -202,13 +202,24 @@ def test_resuming_an_interrupted_run_equals_an_uninterrupted_one(folder, tmp_pat
 def test_fine_tuning_starts_from_a_models_weights_and_refuses_another_shape(folder, tmp_path):
     start = dp.n2n.train(folder, out=tmp_path / "start", iters=3, progress=False, **TINY)
     data = TrainingSet(images=[chw(i) for i in range(3)])
-    run = N2NTraining(data, N2NConfig(iters=5, init=str(tmp_path / "start" / "last.pt"), **TINY))
+    init = str(tmp_path / "start" / "last.pt")
+    run = N2NTraining(data, N2NConfig(iters=5, init=init, **TINY))
     for a, b in zip(start.model.net.state_dict().values(), run.net.state_dict().values()):
         torch.testing.assert_close(a, b)
-    with pytest.raises(InputError, match="width 8 .* width 16"):
-        N2NTraining(
-            data, N2NConfig(iters=5, init=str(tmp_path / "start" / "last.pt"), **{**TINY, "width": 16})
-        )
+    for shape in ({"width": 4}, {"depth": 3}):
+        with pytest.raises(InputError, match="cannot start from .* width 8 and depth 2"):
+            N2NTraining(data, N2NConfig(iters=5, init=init, **{**TINY, **shape}))
+
+
+def test_a_wider_run_starts_from_a_narrower_models_function():
+    narrow = UNet(1, 1, UNetConfig(width=8, depth=2))
+    wide = widen(narrow, UNet(1, 1, UNetConfig(width=13, depth=2)))
+    x = torch.rand(2, 1, 20, 20)
+    torch.testing.assert_close(wide(x), narrow(x))
+    loss = wide(x).square().mean()
+    loss.backward()
+    grown = wide.head[2].weight.grad[:, 5:]  # from the new channels (2·8//3 = 5 old ones): they learn
+    assert grown.abs().sum() > 0
 
 
 def test_clean_targets_are_the_same_run_with_the_clean_crop_as_target():

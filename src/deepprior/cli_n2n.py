@@ -119,7 +119,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--init",
-        help="fine-tune: start from this model file's weights (same width and depth), "
+        help="fine-tune: start from this model file's weights (same depth; a narrower "
+        "U-Net is widened to --width, computing the same function at the start), "
         "or 'shipped' for the model shipped with deepprior",
     )
     p.add_argument(

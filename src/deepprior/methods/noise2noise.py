@@ -38,6 +38,7 @@ from ..imageio import atomic_path
 from ..kspace import kspace_l2
 from ..losses import annealed_l0, l1, l2, masked_l2, relative_l2
 from ..metrics import psnr_tensor
+from ..nets.unet import widen
 from ..noise import NoiseModel, parse_noise
 from ..runtime import training_bytes
 from ..trainingdata import TrainingSet
@@ -67,7 +68,8 @@ class N2NConfig:
     lr, rampdown: Adam's learning rate (β2 = 0.99; paper 3e-4, here 1e-3 for short CPU budgets),
                cosine ramp-down over the last fraction.
     val_every: steps between validations (and checkpoints).
-    init:      a model file to start from (fine-tuning; same channels, width and depth), or "".
+    init:      a model file to start from (fine-tuning; same channels and depth; a narrower
+               U-Net is widened to ``width`` by ``nets.unet.widen``), or "".
     opponent:  train a grey model on the opponent channels (``deepprior.colour``) of colour
                images noised in RGB, as the grey models denoise colour photos.
     """
@@ -240,16 +242,20 @@ class N2NTraining(StepLoop):
         self.validated = self.improved = False
 
     def _start_from(self, net: torch.nn.Module, model: N2NModel, channels: int) -> None:
-        """Copy ``model``'s weights into the fresh network ``net`` (fine-tuning)."""
+        """Copy ``model``'s weights into the fresh network ``net`` (fine-tuning); a narrower
+        U-Net of the same depth is widened into it (``nets.unet.widen``: the same function)."""
         cfg = self.config
         theirs = (model.channels, model.info["net"].get("width"), model.info["net"].get("depth"))
-        if model.info.get("arch") != "unet" or theirs != (channels, cfg.width, cfg.depth):
+        if model.info.get("arch") != "unet" or theirs[0::2] != (channels, cfg.depth) or theirs[1] > cfg.width:
             raise InputError(
                 f"cannot start from '{cfg.init}': it is a {theirs[0]}-channel U-Net of width "
                 f"{theirs[1]} and depth {theirs[2]}, this run trains a {channels}-channel one of "
-                f"width {cfg.width} and depth {cfg.depth}"
+                f"width {cfg.width} (at least as wide) and depth {cfg.depth}"
             )
-        net.load_state_dict(model.net.state_dict())
+        if theirs[1] < cfg.width:
+            widen(model.net, net)
+        else:
+            net.load_state_dict(model.net.state_dict())
 
     def batch(self, iteration: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The crops of step ``iteration`` (inputs, targets, known-pixel map of the targets),

@@ -72,3 +72,43 @@ class UNet(nn.Module):
             h = block(torch.cat([F.interpolate(h, scale_factor=2, mode="nearest"), skips.pop()], 1))
         h = self.head(torch.cat([F.interpolate(h, scale_factor=2, mode="nearest"), skips.pop()], 1))
         return h[..., :height, :width]
+
+
+def _input_parts(net: UNet) -> list[list[int]]:
+    """The channel groups each convolution of ``net`` reads, in module order (concatenations
+    give two groups: the upsampled features, then the skip or the input)."""
+    w, depth = net.stem[0].out_channels, len(net.down)
+    c = net.stem[0].in_channels
+    parts = [[c]] + [[w]] * (depth + 1)
+    for i in range(depth - 1):
+        parts += [[w if i == 0 else 2 * w, w], [2 * w]]
+    return parts + [[w if depth == 1 else 2 * w, c], [4 * w // 3], [2 * w // 3]]
+
+
+def widen(narrow: nn.Module, wide: nn.Module) -> nn.Module:
+    """Copy ``narrow``'s weights into ``wide``, a U-Net of the same depth and channels but wider
+    (or modules wrapping one each),
+    so that it computes the same function (Net2Net-style widening, Chen et al., ICLR 2016).
+
+    Each convolution's old filters read the old channels as before and the new channels with
+    zero weights; the new filters keep their random initialisation. Training then grows the new
+    channels' outgoing weights from zero. Returns ``wide``.
+
+    >>> narrow, wide = UNet(1, 1, UNetConfig(8, 2)), UNet(1, 1, UNetConfig(12, 2))
+    >>> x = torch.rand(1, 1, 16, 16)
+    >>> bool(torch.allclose(widen(narrow, wide)(x), narrow(x), atol=1e-6))
+    True
+    """
+    small, large = (next(m for m in net.modules() if isinstance(m, UNet)) for net in (narrow, wide))
+    convs = [[m for m in net.modules() if isinstance(m, nn.Conv2d)] for net in (small, large)]
+    if len(convs[0]) != len(convs[1]) or small.stem[0].in_channels != large.stem[0].in_channels:
+        raise InputError("widening needs two U-Nets of the same depth and channels")
+    with torch.no_grad():
+        for old, new, old_parts, new_parts in zip(*convs, _input_parts(small), _input_parts(large)):
+            starts = [sum(new_parts[:k]) for k in range(len(new_parts))]
+            kept = [s + j for s, n in zip(starts, old_parts) for j in range(n)]
+            rows = old.out_channels
+            new.weight[:rows] = 0
+            new.weight[:rows, kept] = old.weight.to(new.weight)
+            new.bias[:rows] = old.bias.to(new.bias)
+    return wide
