@@ -209,6 +209,10 @@ def test_fine_tuning_starts_from_a_models_weights_and_refuses_another_shape(fold
     for shape in ({"width": 4}, {"depth": 3}):
         with pytest.raises(InputError, match="cannot start from .* width 8 and depth 2"):
             N2NTraining(data, N2NConfig(iters=5, init=init, **{**TINY, **shape}))
+    # Without a width and depth, a fine-tune takes those of the model it starts from.
+    rest = {k: v for k, v in TINY.items() if k not in ("width", "depth")}
+    tuned = dp.n2n.train(folder, iters=1, progress=False, init=init, **rest)
+    assert tuned.model.info["net"] == {"width": 8, "depth": 2}
 
 
 def test_a_wider_run_starts_from_a_narrower_models_function():

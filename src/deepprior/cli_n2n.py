@@ -94,11 +94,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--width",
         type=int,
-        default=defaults.width,
-        help=f"U-Net encoder channels (default {defaults.width}; paper 48)",
+        help=f"U-Net encoder channels (default: the --init model's, else {defaults.width}; paper 48)",
     )
     p.add_argument(
-        "--depth", type=int, default=defaults.depth, help=f"U-Net poolings (default {defaults.depth})"
+        "--depth", type=int, help=f"U-Net poolings (default: the --init model's, else {defaults.depth})"
     )
     p.add_argument(
         "--lr",
@@ -213,8 +212,7 @@ def run(args: argparse.Namespace) -> int:
             iters=args.iters,
             batch=args.batch,
             crop=args.crop,
-            width=args.width,
-            depth=args.depth,
+            **{k: v for k, v in (("width", args.width), ("depth", args.depth)) if v is not None},
             lr=args.lr,
             val_every=args.val_every,
             seed=args.seed,

@@ -513,13 +513,17 @@ def train(
              ``best.pt`` is left for ``load`` to prefer);
     val:     a folder of held-out images (clean, or pairs like ``pairs``); or ``holdout`` takes the
              last N training images out for validation;
-    config:  fields of ``N2NConfig`` (noise, targets, loss, width, depth, crop, batch, iters, lr…).
+    config:  fields of ``N2NConfig`` (noise, targets, loss, width, depth, crop, batch, iters, lr…);
+             with ``init``, width and depth default to that model's.
     Under ``torchrun`` each process trains on its own crops (DistributedDataParallel; gloo on the
     CPU, nccl on GPUs) and rank 0 writes the files.
     """
     unknown = sorted(set(config) - set(N2NConfig.__dataclass_fields__))
     if unknown:
         raise InputError(f"unknown training options: {', '.join(unknown)} (see deepprior.n2n.N2NConfig)")
+    if config.get("init"):
+        shape = N2NModel.load(config["init"]).info["net"]
+        config = {**{k: shape[k] for k in ("width", "depth") if k in shape}, **config}
     cfg = N2NConfig(**config)
     if resume and out is None:
         raise InputError("resume needs the training folder (out=) that holds checkpoint.pt")
