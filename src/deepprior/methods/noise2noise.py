@@ -245,14 +245,15 @@ class N2NTraining(StepLoop):
         """Copy ``model``'s weights into the fresh network ``net`` (fine-tuning); a narrower
         U-Net of the same depth is widened into it (``nets.unet.widen``: the same function)."""
         cfg = self.config
-        theirs = (model.channels, model.info["net"].get("width"), model.info["net"].get("depth"))
-        if model.info.get("arch") != "unet" or theirs[0::2] != (channels, cfg.depth) or theirs[1] > cfg.width:
+        width, depth = model.info["net"].get("width"), model.info["net"].get("depth")
+        same_shape = (model.channels, depth) == (channels, cfg.depth)
+        if model.info.get("arch") != "unet" or not same_shape or width > cfg.width:
             raise InputError(
-                f"cannot start from '{cfg.init}': it is a {theirs[0]}-channel U-Net of width "
-                f"{theirs[1]} and depth {theirs[2]}, this run trains a {channels}-channel one of "
+                f"cannot start from '{cfg.init}': it is a {model.channels}-channel U-Net of width "
+                f"{width} and depth {depth}, this run trains a {channels}-channel one of "
                 f"width {cfg.width} (at least as wide) and depth {cfg.depth}"
             )
-        if theirs[1] < cfg.width:
+        if width < cfg.width:
             widen(model.net, net)
         else:
             net.load_state_dict(model.net.state_dict())

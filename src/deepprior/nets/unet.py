@@ -87,8 +87,8 @@ def _input_parts(net: UNet) -> list[list[int]]:
 
 def widen(narrow: nn.Module, wide: nn.Module) -> nn.Module:
     """Copy ``narrow``'s weights into ``wide``, a U-Net of the same depth and channels but wider
-    (or modules wrapping one each),
-    so that it computes the same function (Net2Net-style widening, Chen et al., ICLR 2016).
+    (or a module wrapping one), so that it computes the same function (Net2Net-style widening,
+    Chen et al., ICLR 2016).
 
     Each convolution's old filters read the old channels as before and the new channels with
     zero weights; the new filters keep their random initialisation. Training then grows the new
