@@ -236,6 +236,23 @@ def test_clean_targets_are_the_same_run_with_the_clean_crop_as_target():
     assert (targets - noisy_targets).abs().mean() > 0.05 and targets.min() >= 0 and targets.max() <= 1
 
 
+def test_zoomed_crops_are_softer_and_refused_for_noisy_pairs():
+    # Fine detail (a checkerboard of period 4) enlarged up to 4×: each crop keeps the image's
+    # range, and its mean pixel-to-pixel step falls, as in a camera's full-resolution photo.
+    board = (np.indices((96, 96)).sum(0) // 2 % 2).astype(np.float32)[None]
+    data = TrainingSet(images=[board])
+    plain, _ = data.crops(8, 32, np.random.default_rng(0))
+    zoomed, target = data.crops(8, 32, np.random.default_rng(0), zoom=4.0)
+    step = lambda a: np.abs(np.diff(a, axis=-1)).mean()  # noqa: E731
+    assert zoomed.shape == plain.shape and (zoomed == target).all()
+    assert zoomed.min() >= 0 and zoomed.max() <= 1 and step(zoomed) < 0.7 * step(plain)
+    pairs = TrainingSet(bursts=[[board, board]])
+    with pytest.raises(InputError, match="noisy pairs cannot be zoomed"):
+        pairs.crops(2, 32, np.random.default_rng(0), zoom=2.0)
+    with pytest.raises(InputError, match="zoom must be at least 1"):
+        N2NConfig(zoom=0.5)
+
+
 def test_real_pairs_and_bursts_are_read_and_sampled(tmp_path):
     root = tmp_path / "pairs"
     (root / "burst").mkdir(parents=True)

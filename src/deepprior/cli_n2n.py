@@ -92,6 +92,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--crop", type=int, default=defaults.crop, help=f"crop side (default {defaults.crop})")
     p.add_argument(
+        "--zoom",
+        type=float,
+        default=defaults.zoom,
+        help="enlarge clean crops by up to this factor before noising them (log-uniform; "
+        "softer detail, as in full-resolution camera photos; default 1: as they are)",
+    )
+    p.add_argument(
         "--width",
         type=int,
         help=f"U-Net encoder channels (default: the --init model's, else {defaults.width}; paper 48)",
@@ -212,6 +219,7 @@ def run(args: argparse.Namespace) -> int:
             iters=args.iters,
             batch=args.batch,
             crop=args.crop,
+            zoom=args.zoom,
             **{k: v for k, v in (("width", args.width), ("depth", args.depth)) if v is not None},
             lr=args.lr,
             val_every=args.val_every,

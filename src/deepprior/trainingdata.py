@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+from skimage import transform
 
 from .errors import InputError
 from .imageio import list_images, read_image, split_alpha, to_float
@@ -137,22 +138,54 @@ class TrainingSet:
             )
 
     def crops(
-        self, n: int, size: int, rng: np.random.Generator, reference: bool = False
+        self,
+        n: int,
+        size: int,
+        rng: np.random.Generator,
+        reference: bool = False,
+        zoom: float = 1.0,
     ) -> tuple[np.ndarray, np.ndarray]:
         """``n`` random ``size``² crops, flipped/rotated at random: (N, C, size, size) float32
         twice. For clean images both are the same crop; for bursts they are two frames, or with
-        ``reference`` a frame and the reference (``has_references``)."""
+        ``reference`` a frame and the reference (``has_references``). ``zoom`` > 1 (clean images
+        only) enlarges each crop by a factor drawn log-uniformly from [1, zoom] (bicubic, clipped
+        to the crop's range): softer detail per pixel, as in a camera's full-resolution photos.
+
+        >>> data = TrainingSet(images=[np.random.default_rng(0).random((3, 80, 80), np.float32)])
+        >>> noisy_in, target = data.crops(2, 32, np.random.default_rng(1), zoom=2.0)
+        >>> noisy_in.shape, bool((noisy_in == target).all())
+        ((2, 3, 32, 32), True)
+        """
+        if zoom < 1:
+            raise InputError(f"zoom must be at least 1, got {zoom:g}")
+        if zoom > 1 and self.real_pairs:
+            raise InputError("zoom enlarges clean crops before they are noised; noisy pairs cannot be zoomed")
         first = np.empty((n, self.channels, size, size), np.float32)
         second = np.empty_like(first)
         for i in range(n):
             pick = rng.integers(len(self.bursts))
             frames = self.bursts[pick]
             a, b = rng.choice(len(frames), 2, replace=False) if len(frames) > 1 else (0, 0)
+            side = size if zoom == 1 else max(2, round(size / np.exp(rng.uniform(0, np.log(zoom)))))
             height, width = frames[a].shape[1:]
-            top, left = rng.integers(height - size + 1), rng.integers(width - size + 1)
+            top, left = rng.integers(height - side + 1), rng.integers(width - side + 1)
             k, flip = int(rng.integers(4)), bool(rng.integers(2))
             target = self.references[pick] if reference else frames[b]
-            for out, frame in ((first, frames[a]), (second, target)):
-                piece = np.rot90(frame[:, top : top + size, left : left + size], k, axes=(1, 2))
-                out[i] = piece[:, :, ::-1] if flip else piece
+            window = np.s_[:, top : top + side, left : left + side]
+            piece = _enlarged(frames[a][window], size)  # a clean image is its own target: resized once
+            pieces = (piece, piece if target is frames[a] else _enlarged(target[window], size))
+            for out, view in zip((first, second), pieces):
+                view = np.rot90(view, k, axes=(1, 2))
+                out[i] = view[:, :, ::-1] if flip else view
         return first, second
+
+
+def _enlarged(piece: np.ndarray, size: int) -> np.ndarray:
+    """(C, h, w) → (C, size, size) by bicubic interpolation, clipped to the piece's own range;
+    as it is when it already has that size."""
+    if piece.shape[1:] == (size, size):
+        return piece
+    zoomed = transform.resize(
+        piece.transpose(1, 2, 0), (size, size), order=3, mode="edge", preserve_range=True
+    )
+    return np.ascontiguousarray(zoomed.transpose(2, 0, 1), np.float32)

@@ -65,6 +65,9 @@ class N2NConfig:
     width, depth: the U-Net's encoder channels and number of 2× poolings (paper: 48, 5; the
                default 32 steps 3× faster on a CPU: see ``deepprior bench n2n`` in the README).
     crop, batch:  random crops per step and their side.
+    zoom:      enlarge each clean crop by a factor drawn log-uniformly from [1, zoom] before it
+               is noised (``TrainingSet.crops``): a camera's full-resolution photos hold softer
+               detail per pixel than downscaled web photos; 1 = as they are.
     lr, rampdown: Adam's learning rate (β2 = 0.99; paper 3e-4, here 1e-3 for short CPU budgets),
                cosine ramp-down over the last fraction.
     val_every: steps between validations (and checkpoints).
@@ -81,6 +84,7 @@ class N2NConfig:
     depth: int = 5
     crop: int = 64
     batch: int = 16
+    zoom: float = 1.0
     iters: int = 6000
     lr: float = 1e-3
     rampdown: float = 0.3
@@ -106,6 +110,8 @@ class N2NConfig:
             raise InputError(f"the learning rate must be positive, got {self.lr:g}")
         if self.seed < 0:
             raise InputError(f"the seed must be ≥ 0, got {self.seed}")
+        if not self.zoom >= 1:
+            raise InputError(f"zoom must be at least 1, got {self.zoom:g}")
         if self.crop < 2**self.depth:
             raise InputError(f"crop must be at least 2**depth = {2**self.depth} pixels, got {self.crop}")
 
@@ -264,7 +270,7 @@ class N2NTraining(StepLoop):
         cfg = self.config
         rng = np.random.default_rng([cfg.seed, self.rank, iteration])
         references = self.data.real_pairs and cfg.targets == "clean"
-        first, second = self.data.crops(cfg.batch, cfg.crop, rng, reference=references)
+        first, second = self.data.crops(cfg.batch, cfg.crop, rng, reference=references, zoom=cfg.zoom)
         known = np.ones((cfg.batch, 1, cfg.crop, cfg.crop), np.float32)
         if not self.data.real_pairs:
             levels = self.noise.levels(cfg.batch, rng)
