@@ -22,6 +22,7 @@ from deepprior.imageio import read_image, write_image
 
 pytest.importorskip("gradio", reason="the ui extra is not installed")
 webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import ElementClickInterceptedException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -128,9 +129,21 @@ class Page:
         return self.status()
 
     def choose(self, value: str, radio: str = "task") -> None:
-        """Click ``value`` in the radio group ``radio`` once it shows."""
+        """Click ``value`` in the radio group ``radio`` once it shows and nothing covers it (a
+        group that has just appeared may still be under another element for a moment)."""
         selector = f"#{radio} input[value='{value}']"
-        self.wait.until(expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, selector))).click()
+
+        def clicked(driver) -> bool:
+            button = expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, selector))(driver)
+            if not button:
+                return False
+            try:
+                button.click()
+            except ElementClickInterceptedException:
+                return False
+            return True
+
+        self.wait.until(clicked)
 
     def steps(self, n: int) -> None:
         field = self.driver.find_element(By.CSS_SELECTOR, "#iters input")
