@@ -25,8 +25,16 @@ class UNetConfig:
     depth: int = 5
 
 
-def _conv(channels_in: int, channels_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(channels_in, channels_out, 3, padding=1), nn.LeakyReLU(0.1))
+def _conv2d(parts: tuple[int, ...], channels_out: int) -> nn.Conv2d:
+    """A 3×3 convolution reading the concatenation of channel groups ``parts`` (the upsampled
+    features, then the skip or the input), which it keeps as ``input_parts`` for ``widen``."""
+    conv = nn.Conv2d(sum(parts), channels_out, 3, padding=1)
+    conv.input_parts = parts
+    return conv
+
+
+def _conv(parts: tuple[int, ...], channels_out: int) -> nn.Sequential:
+    return nn.Sequential(_conv2d(parts, channels_out), nn.LeakyReLU(0.1))
 
 
 class UNet(nn.Module):
@@ -38,20 +46,19 @@ class UNet(nn.Module):
         if w < 3 or not 1 <= depth <= 8:
             raise InputError(f"U-Net width must be ≥ 3 and depth 1–8, got {w} and {depth}")
         self.multiple = 2**depth
-        self.stem = _conv(in_channels, w)
-        self.down = nn.ModuleList([_conv(w, w) for _ in range(depth)])
-        self.bottom = _conv(w, w)
+        self.stem = _conv((in_channels,), w)
+        self.down = nn.ModuleList([_conv((w,), w) for _ in range(depth)])
+        self.bottom = _conv((w,), w)
         self.up = nn.ModuleList(
             [
-                nn.Sequential(_conv((w if i == depth - 1 else 2 * w) + w, 2 * w), _conv(2 * w, 2 * w))
+                nn.Sequential(_conv((w if i == depth - 1 else 2 * w, w), 2 * w), _conv((2 * w,), 2 * w))
                 for i in range(depth - 1, 0, -1)
             ]
         )
-        top_in = (w if depth == 1 else 2 * w) + in_channels
         self.head = nn.Sequential(
-            _conv(top_in, 4 * w // 3),
-            _conv(4 * w // 3, 2 * w // 3),
-            nn.Conv2d(2 * w // 3, out_channels, 3, padding=1),
+            _conv((w if depth == 1 else 2 * w, in_channels), 4 * w // 3),
+            _conv((4 * w // 3,), 2 * w // 3),
+            _conv2d((2 * w // 3,), out_channels),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -74,17 +81,6 @@ class UNet(nn.Module):
         return h[..., :height, :width]
 
 
-def _input_parts(net: UNet) -> list[list[int]]:
-    """The channel groups each convolution of ``net`` reads, in module order (concatenations
-    give two groups: the upsampled features, then the skip or the input)."""
-    w, depth = net.stem[0].out_channels, len(net.down)
-    c = net.stem[0].in_channels
-    parts = [[c]] + [[w]] * (depth + 1)
-    for i in range(depth - 1):
-        parts += [[w if i == 0 else 2 * w, w], [2 * w]]
-    return parts + [[w if depth == 1 else 2 * w, c], [4 * w // 3], [2 * w // 3]]
-
-
 def widen(narrow: nn.Module, wide: nn.Module) -> nn.Module:
     """Copy ``narrow``'s weights into ``wide``, a U-Net of the same depth and channels but wider
     (or a module wrapping one), so that it computes the same function (Net2Net-style widening,
@@ -104,9 +100,9 @@ def widen(narrow: nn.Module, wide: nn.Module) -> nn.Module:
     if len(convs[0]) != len(convs[1]) or small.stem[0].in_channels != large.stem[0].in_channels:
         raise InputError("widening needs two U-Nets of the same depth and channels")
     with torch.no_grad():
-        for old, new, old_parts, new_parts in zip(*convs, _input_parts(small), _input_parts(large)):
-            starts = [sum(new_parts[:k]) for k in range(len(new_parts))]
-            kept = [s + j for s, n in zip(starts, old_parts) for j in range(n)]
+        for old, new in zip(*convs):
+            starts = [sum(new.input_parts[:k]) for k in range(len(new.input_parts))]
+            kept = [s + j for s, n in zip(starts, old.input_parts) for j in range(n)]
             rows = old.out_channels
             new.weight[:rows] = 0
             new.weight[:rows, kept] = old.weight.to(new.weight)
