@@ -385,7 +385,7 @@ def test_data_parallel_ranks_hold_the_same_weights_that_one_process_alone_would_
     done = subprocess.run(
         [*cmd, str(folder), str(tmp_path)], capture_output=True, text=True, env=env, timeout=240
     )
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == 0, (done.stdout + done.stderr)[-8000:]  # the ranks' messages too
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
     sys.path.insert(0, os.path.dirname(worker))
     try:
